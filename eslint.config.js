@@ -1,0 +1,53 @@
+// Lint: typescript-eslint with type information, plus the project's layering rules.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.openclawmu/**', 'loadtest/results/**', '**/*.mjs', '**/*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'import-x/no-cycle': ['error', { maxDepth: 10 }],
+      'no-console': 'off',
+    },
+  },
+  {
+    // Dependency direction: router never imports shard or ops; shard never imports ops.
+    files: ['router/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/shard/**', '**/ops/**'], message: 'router ↛ shard/ops (DESIGN §1).' }] }],
+    },
+  },
+  {
+    // The router core runs on Workers-style runtimes too: no node: imports, no Node packages.
+    files: ['router/core/**/*.ts', 'router/placement/**/*.ts', 'router/identity/**/*.ts', 'router/errors/**/*.ts', 'router/manifest/manifest-schema.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*'], message: 'The router core must not import node: modules; put Node specifics in router/node/.' },
+          { group: ['undici', 'fastify', 'ws', 'better-sqlite3', 'pino', 'prom-client'], message: 'The router core speaks only Web Request/Response.' },
+          { group: ['**/shard/**', '**/ops/**'], message: 'router ↛ shard/ops (DESIGN §1).' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['shard/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/ops/**'], message: 'shard ↛ ops (DESIGN §1).' }] }],
+    },
+  },
+);

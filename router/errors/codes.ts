@@ -1,0 +1,132 @@
+// The one table of error codes for the whole project: code → HTTP status, JSON-RPC code, message.
+// docs/errors.md is generated from this table (`npm run gen:errors`) and a test keeps them equal.
+// A code is never reused or renamed; retire one by marking it `retired: true`.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly rpc: number;
+  readonly message: string;
+  readonly retired?: boolean;
+}
+
+// JSON-RPC: -32700..-32600 are the spec's own; -32000..-32099 are ours, grouped by kind.
+export const RPC = {
+  parse: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internal: -32603,
+  unauthorized: -32001,
+  forbidden: -32003,
+  notFound: -32004,
+  conflict: -32009,
+  tooLarge: -32013,
+  quota: -32029,
+  unavailable: -32050,
+  misdirected: -32021,
+  upstream: -32052,
+} as const;
+
+const table = {
+  // request shape
+  BAD_REQUEST: { status: 400, rpc: RPC.invalidParams, message: 'The request is malformed.' },
+  VALIDATION_FAILED: { status: 400, rpc: RPC.invalidParams, message: 'A field failed validation.' },
+  BODY_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The request body is larger than the limit.' },
+  NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such route.' },
+  METHOD_NOT_ALLOWED: { status: 405, rpc: RPC.methodNotFound, message: 'This method is not allowed on this route.' },
+  INTERNAL: { status: 500, rpc: RPC.internal, message: 'Internal error.' },
+  CONFIRM_REQUIRED: { status: 400, rpc: RPC.invalidParams, message: 'This operation destroys data and needs confirm=true.' },
+
+  // auth
+  AUTH_REQUIRED: { status: 401, rpc: RPC.unauthorized, message: 'Missing or malformed credentials.' },
+  AUTH_INVALID: { status: 401, rpc: RPC.unauthorized, message: 'Invalid credentials.' },
+  AUTH_FORBIDDEN: { status: 403, rpc: RPC.forbidden, message: 'These credentials may not call this operation.' },
+  AUTH_TENANT_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'This tenant is disabled.' },
+  AUTH_TOO_MANY_FAILURES: { status: 429, rpc: RPC.quota, message: 'Too many failed authentication attempts from this address.' },
+
+  // tenants (shard)
+  SHARD_TENANT_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such tenant.' },
+  SHARD_TENANT_EXISTS: { status: 409, rpc: RPC.conflict, message: 'A tenant with this id already exists.' },
+  SHARD_TENANT_ID_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'Tenant ids match ^[a-z0-9][a-z0-9_-]{0,31}$.' },
+  SHARD_TENANT_MOVED: { status: 421, rpc: RPC.misdirected, message: 'This shard does not own the tenant.' },
+  SHARD_TENANT_FROZEN: { status: 503, rpc: RPC.unavailable, message: 'The tenant is frozen for a move; retry shortly.' },
+  SHARD_TENANT_BUSY: { status: 409, rpc: RPC.conflict, message: 'The tenant is in a state that does not allow this operation.' },
+  SHARD_DRAINING: { status: 503, rpc: RPC.unavailable, message: 'The shard is shutting down.' },
+  SHARD_PATH_ESCAPE: { status: 400, rpc: RPC.invalidParams, message: 'The path resolves outside the tenant directory.' },
+  SHARD_STATE_CORRUPT: { status: 500, rpc: RPC.internal, message: 'A tenant file on disk failed validation.' },
+
+  // config
+  CONFIG_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The configuration is invalid.' },
+  CONFIG_ADMIN_KEY: { status: 403, rpc: RPC.forbidden, message: 'This configuration key is reserved for the operator.' },
+
+  // JSON-RPC framing
+  RPC_PARSE_ERROR: { status: 200, rpc: RPC.parse, message: 'Parse error: the frame is not valid JSON.' },
+  RPC_INVALID_REQUEST: { status: 200, rpc: RPC.invalidRequest, message: 'Invalid request: not a JSON-RPC 2.0 request object.' },
+  RPC_METHOD_NOT_FOUND: { status: 200, rpc: RPC.methodNotFound, message: 'Method not found.' },
+  RPC_BATCH_TOO_LARGE: { status: 200, rpc: RPC.invalidRequest, message: 'The batch has more requests than allowed.' },
+
+  // router
+  ROUTER_NO_TENANT: { status: 401, rpc: RPC.unauthorized, message: 'The request names no tenant and is not a fleet-wide route.' },
+  ROUTER_NO_OWNER: { status: 503, rpc: RPC.unavailable, message: 'No shard is available for this tenant.' },
+  ROUTER_UPSTREAM_DOWN: { status: 502, rpc: RPC.upstream, message: 'The owning shard did not answer.' },
+  ROUTER_UPSTREAM_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The owning shard did not answer in time.' },
+  ROUTER_TOO_MANY_HOPS: { status: 508, rpc: RPC.upstream, message: 'Shards kept redirecting; gave up after the hop limit.' },
+  ROUTER_HOLD_EXPIRED: { status: 503, rpc: RPC.unavailable, message: 'The tenant stayed frozen past the hold limit.' },
+  ROUTER_MANIFEST_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'The router has no valid fleet manifest yet.' },
+
+  // manifest / blob store
+  MANIFEST_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The fleet manifest failed validation.' },
+  MANIFEST_CONFLICT: { status: 409, rpc: RPC.conflict, message: 'The fleet manifest changed underneath this write (compare-and-swap failed).' },
+  BLOB_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such object in the blob store.' },
+  BLOB_EXISTS: { status: 409, rpc: RPC.conflict, message: 'The object already exists (create-only write).' },
+  BLOB_PRECONDITION_FAILED: { status: 412, rpc: RPC.conflict, message: 'The object changed (compare-and-swap failed).' },
+  BLOB_URL_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'Unsupported blob store URL.' },
+  BLOB_IO: { status: 502, rpc: RPC.upstream, message: 'The blob store failed.' },
+
+  // snapshots
+  SNAPSHOT_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such snapshot.' },
+  SNAPSHOT_HASH_MISMATCH: { status: 422, rpc: RPC.invalidParams, message: 'The snapshot does not match its manifest hash.' },
+  SNAPSHOT_ARCHIVE_REJECTED: { status: 422, rpc: RPC.invalidParams, message: 'The archive contains an entry that is not allowed.' },
+  SNAPSHOT_TOO_LARGE: { status: 422, rpc: RPC.invalidParams, message: 'The archive exceeds a size, entry or ratio cap.' },
+  SNAPSHOT_CORRUPT: { status: 422, rpc: RPC.invalidParams, message: 'The archive or a database inside it is corrupt.' },
+  SNAPSHOT_FORMAT_UNSUPPORTED: { status: 422, rpc: RPC.invalidParams, message: 'Unsupported snapshot format version.' },
+  SNAPSHOT_TARGET_EXISTS: { status: 409, rpc: RPC.conflict, message: 'The tenant exists here; restore over it needs force.' },
+
+  // moves
+  MOVE_CONFLICT: { status: 409, rpc: RPC.conflict, message: 'Another move of this tenant is in progress.' },
+  MOVE_EPOCH_STALE: { status: 409, rpc: RPC.conflict, message: 'The epoch given is older than the tenant epoch.' },
+  MOVE_FAILED: { status: 500, rpc: RPC.internal, message: 'A tenant move failed and was rolled back.' },
+  FLEET_SHARD_EXISTS: { status: 409, rpc: RPC.conflict, message: 'A shard with this id is already in the manifest.' },
+  FLEET_SHARD_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No shard with this id in the manifest.' },
+
+  // quotas
+  QUOTA_REQUESTS_MINUTE: { status: 429, rpc: RPC.quota, message: 'Requests-per-minute limit reached.' },
+  QUOTA_TOKENS_DAY: { status: 429, rpc: RPC.quota, message: 'Daily token limit reached.' },
+  QUOTA_TOKENS_MONTH: { status: 429, rpc: RPC.quota, message: 'Monthly token limit reached.' },
+  QUOTA_USD_DAY: { status: 429, rpc: RPC.quota, message: 'Daily cost limit reached.' },
+  QUOTA_USD_MONTH: { status: 429, rpc: RPC.quota, message: 'Monthly cost limit reached.' },
+  QUOTA_CONCURRENT_SESSIONS: { status: 429, rpc: RPC.quota, message: 'Concurrent session limit reached.' },
+  QUOTA_DISK: { status: 429, rpc: RPC.quota, message: 'Disk quota reached.' },
+
+  // AI surface
+  AI_MODEL_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such model or agent.' },
+  AI_PROVIDER_ERROR: { status: 502, rpc: RPC.upstream, message: 'The model provider returned an error.' },
+  AI_PROVIDER_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The model provider did not answer in time.' },
+  AI_SSRF_BLOCKED: { status: 403, rpc: RPC.forbidden, message: 'The upstream address is not allowed.' },
+  AI_AGENT_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such agent.' },
+  AI_AGENT_EXISTS: { status: 409, rpc: RPC.conflict, message: 'An agent with this name already exists.' },
+  AI_SESSION_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such session.' },
+  AI_TOOL_LOOP_LIMIT: { status: 500, rpc: RPC.internal, message: 'The agent exceeded its tool-call step limit.' },
+
+  // memory
+  MEMORY_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such memory document.' },
+  MEMORY_DOCUMENT_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The memory document is malformed.' },
+  MEMORY_DOCUMENT_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The memory document is larger than the limit.' },
+  MEMORY_EMBEDDER_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'The configured embedder is unavailable.' },
+
+  // audit
+  AUDIT_CHAIN_BROKEN: { status: 500, rpc: RPC.internal, message: 'The audit log hash chain is broken.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof table;
+export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorSpec>> = table;
