@@ -18,12 +18,18 @@ export const QuotaSchema = z
 export type Quota = z.infer<typeof QuotaSchema>;
 
 /** A quota patch: a field set to null removes that limit. */
+const posInt = z.number().int().positive();
+const posNum = z.number().positive();
 export const QuotaPatchSchema = z
-  .object(
-    Object.fromEntries(
-      Object.entries(QuotaSchema.shape).map(([k, v]) => [k, v.unwrap().nullable().optional()]),
-    ) as { [K in keyof Quota]-?: z.ZodOptional<z.ZodNullable<z.ZodType<NonNullable<Quota[K]>>>> },
-  )
+  .object({
+    tokensPerDay: posInt.nullable().optional(),
+    tokensPerMonth: posInt.nullable().optional(),
+    usdPerDay: posNum.nullable().optional(),
+    usdPerMonth: posNum.nullable().optional(),
+    requestsPerMinute: posInt.nullable().optional(),
+    concurrentSessions: posInt.nullable().optional(),
+    diskBytes: posInt.nullable().optional(),
+  })
   .strict();
 export type QuotaPatch = z.infer<typeof QuotaPatchSchema>;
 

@@ -1,0 +1,23 @@
+// A JSON-RPC method: its name, its params schema (zod), and its handler over a tenant context.
+import type { z } from 'zod';
+import type { TenantContext } from '../tenants/tenant-context.ts';
+
+export interface RpcContext {
+  readonly tenant: TenantContext;
+  /** Aborted when the client goes away (HTTP close, WebSocket close). */
+  readonly signal: AbortSignal;
+  /** Server events to this caller; present only over /ws. */
+  readonly notify?: (method: string, params: unknown) => void;
+}
+
+export interface RpcMethod<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly params: S;
+  /** One line for docs and `rpc.discover`. */
+  readonly summary: string;
+  readonly handler: (ctx: RpcContext, params: z.infer<S>) => unknown;
+}
+
+export function defineMethod<S extends z.ZodType>(m: RpcMethod<S>): RpcMethod<S> {
+  return m;
+}
