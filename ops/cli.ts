@@ -1,5 +1,7 @@
 // The openclawmu command line: one commander program; each command family registers itself.
 import { Command } from 'commander';
+import { registerAuditCommands } from './commands/audit.ts';
+import { registerShardCommand } from './commands/shard.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -9,6 +11,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
   // Command families (one line each; keep sorted):
+  registerAuditCommands(program);
+  registerShardCommand(program);
   return program;
 }
 

@@ -82,6 +82,7 @@ const table = {
   BLOB_PRECONDITION_FAILED: { status: 412, rpc: RPC.conflict, message: 'The object changed (compare-and-swap failed).' },
   BLOB_URL_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'Unsupported blob store URL.' },
   BLOB_IO: { status: 502, rpc: RPC.upstream, message: 'The blob store failed.' },
+  BLOB_KEY_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'Invalid blob key: /-separated segments of [A-Za-z0-9._-], none starting with a dot.' },
 
   // snapshots
   SNAPSHOT_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such snapshot.' },
@@ -123,6 +124,8 @@ const table = {
   MEMORY_DOCUMENT_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The memory document is malformed.' },
   MEMORY_DOCUMENT_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The memory document is larger than the limit.' },
   MEMORY_EMBEDDER_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'The configured embedder is unavailable.' },
+  MEMORY_SCHEMA_TOO_NEW: { status: 500, rpc: RPC.internal, message: 'memory.db was written by a newer version of openclawmu.' },
+  MEMORY_EMBEDDER_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The memory embedder setting names no embedder this shard offers.' },
 
   // audit
   AUDIT_CHAIN_BROKEN: { status: 500, rpc: RPC.internal, message: 'The audit log hash chain is broken.' },

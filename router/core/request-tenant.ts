@@ -1,0 +1,75 @@
+// Which tenant a request is for, read from the request itself (never a lookup), in the DESIGN order.
+import { bearerOf, isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
+
+export type TenantSource = 'token' | 'hook-path' | 'tenant-path' | 'create-body' | 'ws-protocol';
+
+export interface ResolvedTenant {
+  readonly tenantId: string;
+  readonly source: TenantSource;
+}
+
+/** The minimal request shape, so the Node upgrade path can use it without building a Request. */
+export interface RequestHead {
+  readonly method: string;
+  readonly pathname: string;
+  header(name: string): string | null;
+}
+
+const HOOK_PATH = /^\/hooks\/([^/]+)(?:\/|$)/;
+const TENANT_PATH = /^\/v1\/tenants\/([^/]+)(?:\/|$)/;
+
+/**
+ * Order: `Authorization: Bearer tk_<id>_…`; `/hooks/<id>/…`; `/v1/tenants/<id>…`; (the body of
+ * `POST /v1/tenants`, see `isTenantCreate`); a tk_ entry of `Sec-WebSocket-Protocol`. Null when none.
+ */
+export function tenantFromHead(head: RequestHead): ResolvedTenant | null {
+  const bearer = bearerOf(head.header('authorization'));
+  if (bearer !== null) {
+    const tok = parseTenantToken(bearer);
+    if (tok !== null) return { tenantId: tok.tenantId, source: 'token' };
+  }
+  const hook = HOOK_PATH.exec(head.pathname);
+  if (hook !== null) {
+    const id = safeDecode(hook[1] as string);
+    if (isTenantId(id)) return { tenantId: id, source: 'hook-path' };
+  }
+  const tp = TENANT_PATH.exec(head.pathname);
+  if (tp !== null) {
+    const id = safeDecode(tp[1] as string);
+    if (isTenantId(id)) return { tenantId: id, source: 'tenant-path' };
+  }
+  const protocols = head.header('sec-websocket-protocol');
+  if (protocols !== null) {
+    for (const p of protocols.split(',')) {
+      const tok = parseTenantToken(p.trim());
+      if (tok !== null) return { tenantId: tok.tenantId, source: 'ws-protocol' };
+    }
+  }
+  return null;
+}
+
+/** `POST /v1/tenants`: the tenant id is in the JSON body. */
+export function isTenantCreate(method: string, pathname: string): boolean {
+  return method === 'POST' && (pathname === '/v1/tenants' || pathname === '/v1/tenants/');
+}
+
+/** The `id` of a tenant-create body; null when the body is not JSON or has no valid id. */
+export function tenantFromCreateBody(body: Uint8Array): ResolvedTenant | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const id = (parsed as Record<string, unknown>)['id'];
+  return isTenantId(id) ? { tenantId: id, source: 'create-body' } : null;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,69 @@
+// buildApp: the shard's Fastify instance with every route wired. Never listens (start-shard does).
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { ShardServices } from './shard-services.ts';
+import { registerControlRoutes } from '../http/control-routes.ts';
+import { installErrorHandling } from '../http/error-handler.ts';
+import { registerHealthRoutes } from '../http/health-routes.ts';
+import { registerRpcRoutes } from '../http/rpc-routes.ts';
+import { attachWsTransport } from '../http/ws-transport.ts';
+import { AppError } from '../../router/errors/app-error.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface AppHandle {
+  app: FastifyInstance;
+  /** Starts refusing new requests (503) while in-flight ones finish. */
+  startDraining(): void;
+}
+
+export function buildApp(svc: ShardServices): AppHandle {
+  let draining = false;
+  const app = Fastify({
+    loggerInstance: svc.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: svc.config.limits.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    forceCloseConnections: false,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.decorate('shard', svc);
+  installErrorHandling(app);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    reply.header('x-openclawmu-shard', svc.config.id);
+    // Ends the tenant in-flight count whether the reply finishes or the client goes away.
+    reply.raw.once('close', () => req.tenantRelease?.());
+    if (draining && !req.url.startsWith('/healthz') && !req.url.startsWith('/metrics')) {
+      throw new AppError('SHARD_DRAINING', { headers: { 'retry-after': '1', connection: 'close' } });
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.tenantRelease?.();
+    const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    svc.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
+    req.log.info(
+      { reqId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenantId: req.tenantContext?.id },
+      'request',
+    );
+  });
+
+  registerHealthRoutes(app, svc, () => draining);
+  registerControlRoutes(app, svc);
+  registerRpcRoutes(app, svc);
+  attachWsTransport(app, svc);
+  // Feature routes (one line each):
+
+  return {
+    app,
+    startDraining() {
+      draining = true;
+    },
+  };
+}

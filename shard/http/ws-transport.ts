@@ -1,0 +1,103 @@
+// GET /ws: the JSON-RPC methods over WebSocket, authenticated at the upgrade. One ownership check
+// per message; freeze, move and delete close the tenant's sockets so clients reconnect elsewhere.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AppError, toAppError } from '../../router/errors/app-error.ts';
+import { parseTenantToken } from '../../router/identity/tenant-id.ts';
+import type { ShardServices } from '../app/shard-services.ts';
+import { dispatchRpcFrame, rpcError } from '../rpc/rpc-dispatch.ts';
+import { authenticateTenant } from './tenant-request.ts';
+
+export const WS_SUBPROTOCOL = 'openclawmu.v1';
+
+/** The bearer credential of an upgrade: the Authorization header or a tk_ entry of Sec-WebSocket-Protocol. */
+export function upgradeCredential(req: IncomingMessage): string | undefined {
+  if (req.headers.authorization !== undefined) return req.headers.authorization;
+  const protos = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  const tok = protos.find((p) => parseTenantToken(p) !== null);
+  return tok === undefined ? undefined : `Bearer ${tok}`;
+}
+
+function refuseUpgrade(socket: Duplex, err: AppError): void {
+  const body = JSON.stringify({ error: err.toJSON() });
+  const extra = Object.entries(err.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${err.status} ${err.code}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
+  );
+}
+
+export function attachWsTransport(app: FastifyInstance, svc: ShardServices): void {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: svc.config.limits.wsMaxPayloadBytes,
+    handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+  });
+  const byTenant = new Map<string, Set<WebSocket>>();
+
+  (app as unknown as { closeTenantSockets: (id: string, reason: string) => void }).closeTenantSockets = (id, reason) => {
+    for (const ws of byTenant.get(id) ?? []) ws.close(1012, reason.slice(0, 100));
+  };
+
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/ws') return; // other upgrade handlers (terminal) may take it
+    let tenant;
+    let release: () => void;
+    try {
+      ({ ctx: tenant, release } = authenticateTenant(svc, upgradeCredential(req), `ws-${Date.now().toString(36)}`));
+    } catch (err) {
+      refuseUpgrade(socket, toAppError(err));
+      return;
+    }
+    release(); // the connection itself is not a request in flight; each message is
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const id = tenant.id;
+      let set = byTenant.get(id);
+      if (set === undefined) byTenant.set(id, (set = new Set()));
+      set.add(ws);
+      svc.metrics.wsConnections.inc();
+      const abort = new AbortController();
+      const notify = (method: string, params: unknown): void => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: '2.0', method, params }));
+      };
+      ws.on('message', (data, isBinary) => {
+        const frame = isBinary ? '' : data.toString();
+        void (async () => {
+          let rel: (() => void) | null = null;
+          try {
+            rel = svc.ownership.enter(id);
+          } catch (err) {
+            const e = toAppError(err);
+            ws.send(JSON.stringify(rpcError(null, e.code, e.details)));
+            return;
+          }
+          try {
+            const out = await dispatchRpcFrame(frame, {
+              methods: svc.rpcMethods,
+              maxBatch: svc.config.limits.rpcBatchMax,
+              context: () => ({ tenant, signal: abort.signal, notify }),
+              onCall: (method, outcome) => svc.metrics.rpcCalls.inc({ method: method ?? 'invalid', outcome }),
+            });
+            if (out !== null && ws.readyState === ws.OPEN) ws.send(out);
+          } finally {
+            rel?.();
+          }
+        })();
+      });
+      ws.on('close', () => {
+        abort.abort();
+        set.delete(ws);
+        if (set.size === 0) byTenant.delete(id);
+        svc.metrics.wsConnections.dec();
+      });
+      ws.on('error', () => ws.terminate());
+    });
+  });
+
+  app.addHook('onClose', async () => {
+    for (const set of byTenant.values()) for (const ws of set) ws.close(1001, 'shard shutting down');
+    wss.close();
+  });
+}

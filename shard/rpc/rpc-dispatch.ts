@@ -1,0 +1,106 @@
+// JSON-RPC 2.0 dispatch over one frame: batches, notifications, the spec's error codes, and the
+// project's error table for application errors. Transport-free: /rpc and /ws both call it.
+import { AppError, toAppError } from '../../router/errors/app-error.ts';
+import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
+import type { RpcContext, RpcMethod } from './rpc-method.ts';
+
+type Id = string | number | null;
+
+export interface RpcErrorObject {
+  code: number;
+  message: string;
+  data?: { code: ErrorCode; details?: Record<string, unknown> };
+}
+
+export type RpcResponse = { jsonrpc: '2.0'; id: Id; result: unknown } | { jsonrpc: '2.0'; id: Id; error: RpcErrorObject };
+
+export interface DispatchOptions {
+  methods: ReadonlyMap<string, RpcMethod>;
+  maxBatch: number;
+  /** Builds the per-call context; may throw an AppError (ownership, auth), answered as an RPC error. */
+  context: () => RpcContext;
+  /** Observes each call (metrics, logs). */
+  onCall?: (method: string | null, outcome: 'ok' | 'error', err?: AppError) => void;
+}
+
+export function rpcError(id: Id, code: ErrorCode, details?: Record<string, unknown>, message?: string): RpcResponse {
+  const spec = ERROR_CODES[code];
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: spec.rpc, message: message ?? spec.message, data: details === undefined ? { code } : { code, details } },
+  };
+}
+
+function errorResponse(id: Id, err: AppError): RpcResponse {
+  return rpcError(id, err.code, err.details, err.message);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function validId(v: unknown): v is Id {
+  return v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** Dispatches a raw frame; returns the response text, or null when nothing is to be sent. */
+export async function dispatchRpcFrame(frame: string, opts: DispatchOptions): Promise<string | null> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frame);
+  } catch {
+    opts.onCall?.(null, 'error');
+    return JSON.stringify(rpcError(null, 'RPC_PARSE_ERROR'));
+  }
+  const out = await dispatchRpcValue(parsed, opts);
+  return out === null ? null : JSON.stringify(out);
+}
+
+export async function dispatchRpcValue(parsed: unknown, opts: DispatchOptions): Promise<RpcResponse | RpcResponse[] | null> {
+  if (Array.isArray(parsed)) {
+    if (parsed.length === 0) return rpcError(null, 'RPC_INVALID_REQUEST', { reason: 'empty batch' });
+    if (parsed.length > opts.maxBatch) return rpcError(null, 'RPC_BATCH_TOO_LARGE', { max: opts.maxBatch });
+    const results = await Promise.all(parsed.map((item) => dispatchOne(item, opts)));
+    const present = results.filter((r): r is RpcResponse => r !== null);
+    return present.length === 0 ? null : present;
+  }
+  return dispatchOne(parsed, opts);
+}
+
+async function dispatchOne(req: unknown, opts: DispatchOptions): Promise<RpcResponse | null> {
+  if (!isObject(req) || req['jsonrpc'] !== '2.0' || typeof req['method'] !== 'string' || ('id' in req && !validId(req['id']))) {
+    opts.onCall?.(null, 'error');
+    const id = isObject(req) && validId(req['id']) ? (req['id'] as Id) : null;
+    return rpcError(id, 'RPC_INVALID_REQUEST');
+  }
+  const isNotification = !('id' in req);
+  const id: Id = isNotification ? null : (req['id'] as Id);
+  const params = req['params'];
+  if (params !== undefined && typeof params !== 'object') {
+    opts.onCall?.(null, 'error');
+    return isNotification ? null : rpcError(id, 'RPC_INVALID_REQUEST', { reason: 'params must be an object or array' });
+  }
+  const method = opts.methods.get(req['method']);
+  if (method === undefined) {
+    opts.onCall?.(null, 'error');
+    return isNotification ? null : rpcError(id, 'RPC_METHOD_NOT_FOUND', { method: String(req['method']).slice(0, 100) });
+  }
+  try {
+    const checked = method.params.safeParse(params ?? {});
+    if (!checked.success) {
+      throw new AppError('VALIDATION_FAILED', {
+        message: `Invalid params for ${method.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ')}`,
+        details: { issues: checked.error.issues.map((i) => ({ field: i.path.join('.'), problem: i.message })) },
+      });
+    }
+    const ctx = opts.context();
+    const result = await method.handler(ctx, checked.data);
+    opts.onCall?.(method.name, 'ok');
+    return isNotification ? null : { jsonrpc: '2.0', id, result: result === undefined ? null : result };
+  } catch (err) {
+    const appErr = toAppError(err);
+    opts.onCall?.(method.name, 'error', appErr);
+    return isNotification ? null : errorResponse(id, appErr);
+  }
+}
