@@ -16,11 +16,11 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
-test('file blob store passes the blob store contract', async (t) => {
+void test('file blob store passes the blob store contract', async (t) => {
   await blobStoreContract(t, async () => openBlobStore(pathToFileURL(tempDir(t)).href));
 });
 
-test('objects are plain files under the root, bookkeeping stays in .blobstore and out of listings', async (t) => {
+void test('objects are plain files under the root, bookkeeping stays in .blobstore and out of listings', async (t) => {
   const root = tempDir(t);
   const s = new FileBlobStore(root);
   await s.put('fleet/manifest.json', '{"version":1}', { ifNoneMatch: '*' });
@@ -30,7 +30,7 @@ test('objects are plain files under the root, bookkeeping stays in .blobstore an
   assert.deepEqual((await s.list('')).map((o) => o.key), ['fleet/manifest.json']);
 });
 
-test('a symlink planted inside the store is not followed', async (t) => {
+void test('a symlink planted inside the store is not followed', async (t) => {
   const root = tempDir(t);
   const outside = tempDir(t);
   writeFileSync(join(outside, 'secret'), 'outside');
@@ -41,7 +41,7 @@ test('a symlink planted inside the store is not followed', async (t) => {
   assert.equal(existsSync(join(outside, 'new')), false);
 });
 
-test('a lock abandoned by a crashed writer is broken after its lease; a live one makes writers wait and time out', async (t) => {
+void test('a lock abandoned by a crashed writer is broken after its lease; a live one makes writers wait and time out', async (t) => {
   const root = tempDir(t);
   const s = new FileBlobStore(root, { lockLeaseMs: 1000, lockWaitMs: 200 });
   await s.put('k', 'v0');
@@ -57,7 +57,7 @@ test('a lock abandoned by a crashed writer is broken after its lease; a live one
   assert.equal((await s.get('k'))?.body.toString(), 'v2');
 });
 
-test('openBlobStore refuses unsupported and unsafe URLs with BLOB_URL_INVALID', () => {
+void test('openBlobStore refuses unsupported and unsafe URLs with BLOB_URL_INVALID', () => {
   for (const bad of [
     'http://example.com/x',
     'not a url',

@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { blobStoreContract } from './blob-store-contract.ts';
 import { openBlobStore } from './open-blob-store.ts';
-import { S3BlobStore } from './s3-blob-store.ts';
+import { s3ClientConfig, type S3BlobStore } from './s3-blob-store.ts';
 import { motoAvailable, startMoto, startS3rver, type RunningS3 } from './s3-test-servers.ts';
 
 let bucketSeq = 0;
@@ -20,7 +19,7 @@ async function storeOn(server: RunningS3, conditional?: 'native' | 'lock' | 'aut
   return openBlobStore(`s3://${bucket}/pre/fix?${q}`, { credentials: server.credentials, lockLeaseMs: 5000 }) as S3BlobStore;
 }
 
-test('s3 blob store on s3rver passes the contract (lock-object fallback: s3rver ignores If-None-Match)', async (t) => {
+void test('s3 blob store on s3rver passes the contract (lock-object fallback: s3rver ignores If-None-Match)', async (t) => {
   const server = await startS3rver();
   t.after(() => server.close());
   const probe = await storeOn(server);
@@ -29,29 +28,35 @@ test('s3 blob store on s3rver passes the contract (lock-object fallback: s3rver 
   await blobStoreContract(t, () => storeOn(server));
 });
 
-test('s3rver aws-chunked trap: our client stores the exact bytes; a default-checksum client stores the framing', async (t) => {
+void test('s3rver aws-chunked trap: our client config stores the exact bytes of a stream body; the default config stores framing', async (t) => {
   const server = await startS3rver();
   t.after(() => server.close());
   const store = await storeOn(server);
   t.after(() => store.close());
   const bucket = store.url.slice('s3://'.length).split('/')[0] as string;
   const body = randomBytes(200_000);
-  await store.putStream('trap/ours.bin', Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]));
   const onDisk = (key: string): Buffer => readFileSync(join(server.directory as string, bucket, `${key}._S3rver_object`));
-  assert.ok(onDisk('pre/fix/trap/ours.bin').equals(body), 'WHEN_REQUIRED checksums keep s3rver from storing aws-chunked framing');
+
+  await store.putStream('trap/ours.bin', Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]));
+  assert.ok(onDisk('pre/fix/trap/ours.bin').equals(body));
   assert.ok((await store.get('trap/ours.bin'))?.body.equals(body));
 
-  // The trap itself, so that a future SDK or s3rver that changes it is noticed: default checksums + a stream body.
-  const naive = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: server.credentials });
+  // A streaming PutObject is where the SDK switches to aws-chunked: our config must keep it off.
+  const base = { endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: server.credentials };
+  const ours = new S3Client(s3ClientConfig(base));
+  t.after(() => ours.destroy());
+  await ours.send(new PutObjectCommand({ Bucket: bucket, Key: 'raw/ours.bin', Body: Readable.from([body]), ContentLength: body.length }));
+  assert.ok(onDisk('raw/ours.bin').equals(body), 'WHEN_REQUIRED checksums keep s3rver from storing aws-chunked framing');
+
+  // The trap itself, so that a future SDK or s3rver that changes it is noticed.
+  const naive = new S3Client(base);
   t.after(() => naive.destroy());
-  await new Upload({ client: naive, params: { Bucket: bucket, Key: 'pre/fix/trap/naive.bin', Body: Readable.from([body]) } }).done();
-  const stored = onDisk('pre/fix/trap/naive.bin');
-  assert.ok(!stored.equals(body), 'the default client is expected to store aws-chunked framing on s3rver');
-  assert.ok(stored.length > body.length);
-  await naive.send(new PutObjectCommand({ Bucket: bucket, Key: 'pre/fix/trap/small.bin', Body: body.subarray(0, 10) }));
+  await naive.send(new PutObjectCommand({ Bucket: bucket, Key: 'raw/naive.bin', Body: Readable.from([body]), ContentLength: body.length }));
+  const stored = onDisk('raw/naive.bin');
+  assert.ok(stored.length > body.length && !stored.equals(body), 'the default client stores aws-chunked framing on s3rver');
 });
 
-test('s3 blob store on moto_server passes the contract with native conditional writes', async (t) => {
+void test('s3 blob store on moto_server passes the contract with native conditional writes', async (t) => {
   if (!motoAvailable()) {
     t.skip('moto_server is not on PATH: the moto leg of the blob store contract did not run');
     return;
@@ -64,7 +69,7 @@ test('s3 blob store on moto_server passes the contract with native conditional w
   await blobStoreContract(t, () => storeOn(server));
 });
 
-test('s3 blob store on moto_server passes the contract with the lock fallback forced', async (t) => {
+void test('s3 blob store on moto_server passes the contract with the lock fallback forced', async (t) => {
   if (!motoAvailable()) {
     t.skip('moto_server is not on PATH');
     return;

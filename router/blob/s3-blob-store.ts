@@ -62,6 +62,22 @@ function io(op: string, key: string, err: unknown): AppError {
   return new AppError('BLOB_IO', { details: { op, key, status: statusOf(err) ?? null, name: e?.name ?? 'unknown' }, cause: err });
 }
 
+/** The S3 client configuration the store uses (exported so the aws-chunked trap test checks this exact config). */
+export function s3ClientConfig(opts: Pick<S3BlobStoreOptions, 'region' | 'endpoint' | 'forcePathStyle' | 'credentials'>): S3ClientConfig {
+  const config: S3ClientConfig = {
+    region: opts.region,
+    forcePathStyle: opts.forcePathStyle ?? false,
+    ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
+  };
+  if (opts.endpoint !== undefined) {
+    // S3-compatible servers (s3rver) store aws-chunked framing as object bytes unless checksums are off.
+    config.endpoint = opts.endpoint;
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  return config;
+}
+
 export class S3BlobStore implements BlobStore {
   readonly url: string;
   readonly #client: S3Client;
@@ -76,18 +92,7 @@ export class S3BlobStore implements BlobStore {
     this.#bucket = opts.bucket;
     this.#prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
     this.#partSize = Math.max(opts.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
-    const config: S3ClientConfig = {
-      region: opts.region,
-      forcePathStyle: opts.forcePathStyle ?? false,
-      ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
-    };
-    if (opts.endpoint !== undefined) {
-      // S3-compatible servers (s3rver) store aws-chunked framing as object bytes unless checksums are off.
-      config.endpoint = opts.endpoint;
-      config.requestChecksumCalculation = 'WHEN_REQUIRED';
-      config.responseChecksumValidation = 'WHEN_REQUIRED';
-    }
-    this.#client = new S3Client(config);
+    this.#client = new S3Client(s3ClientConfig(opts));
     if (opts.conditionalWrites === 'native' || opts.conditionalWrites === 'lock') this.#mode = Promise.resolve(opts.conditionalWrites);
     this.#lock = new S3LockFallback({
       client: this.#client,
@@ -178,7 +183,8 @@ export class S3BlobStore implements BlobStore {
   #preconditionError(key: string, opts: PutOptions, err: unknown): AppError | null {
     if (opts.ifMatch === undefined && opts.ifNoneMatch !== '*') return null;
     const status = statusOf(err);
-    if (status === 412 || status === 409) {
+    // If-Match on an absent key answers 404 NoSuchKey on AWS and moto: the precondition failed.
+    if (status === 412 || status === 409 || (status === 404 && opts.ifMatch !== undefined)) {
       return opts.ifNoneMatch === '*'
         ? new AppError('BLOB_EXISTS', { details: { key }, cause: err })
         : new AppError('BLOB_PRECONDITION_FAILED', { details: { key }, cause: err });

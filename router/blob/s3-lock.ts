@@ -1,12 +1,14 @@
 // The lock-object fallback for S3 servers without conditional writes: queue objects with a lease.
 //
-// Each contender writes its own object `.blobstore/locks/<base64url(key)>/<ts>-<rand>`, then lists
-// the folder; it holds the lock only if its object is the only live one, otherwise it withdraws
+// Each contender writes its own object `.blobstore/locks/<base64url(key)>.<ts>-<rand>`, then lists
+// that prefix; it holds the lock only if its object is the only live one, otherwise it withdraws
 // (deletes its object) and retries after a random backoff. With read-after-write consistent
 // listing (S3 since 2020) two contenders cannot both hold: whichever lists second sees the other.
 // Objects older than the lease (by the server's LastModified) were left by a crashed holder and
 // are ignored and removed; a live holder renews its object every lease/3. Real S3, MinIO and moto
-// honour `If-None-Match` / `If-Match` and never take this path.
+// honour `If-None-Match` / `If-Match` and never take this path. All lock objects share one folder
+// that also holds a permanent `anchor` object: s3rver prunes a folder when its last object is
+// deleted, and a put racing that prune crashes s3rver with an unhandled ENOENT.
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors/app-error.ts';
@@ -26,6 +28,7 @@ function delay(ms: number): Promise<void> {
 
 export class S3LockFallback {
   readonly #o: S3LockOptions;
+  #anchored: Promise<unknown> | undefined;
 
   constructor(opts: S3LockOptions) {
     this.#o = opts;
@@ -34,16 +37,19 @@ export class S3LockFallback {
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const { client, bucket, leaseMs } = this.#o;
     const now = this.#o.now ?? Date.now;
-    const folder = this.#o.fullKey(`.blobstore/locks/${Buffer.from(key).toString('base64url')}`);
+    const dir = this.#o.fullKey('.blobstore/locks');
+    this.#anchored ??= client.send(new PutObjectCommand({ Bucket: bucket, Key: `${dir}/anchor`, Body: 'lock folder anchor' }));
+    await this.#anchored;
+    const folder = `${dir}/${Buffer.from(key).toString('base64url')}.`;
     const deadline = now() + (this.#o.waitMs ?? 15_000);
     let wait = 5;
     for (;;) {
       const started = now();
-      const mine = `${folder}/${started.toString().padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
+      const mine = `${folder}${started.toString().padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: mine, Body: JSON.stringify({ pid: process.pid }) }));
       let held = false;
       {
-        const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${folder}/` }));
+        const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }));
         const live = (res.Contents ?? [])
           .filter((o) => o.Key !== undefined && (o.LastModified === undefined || now() - o.LastModified.getTime() < leaseMs))
           .map((o) => o.Key as string)

@@ -73,6 +73,7 @@ const table = {
   ROUTER_TOO_MANY_HOPS: { status: 508, rpc: RPC.upstream, message: 'Shards kept redirecting; gave up after the hop limit.' },
   ROUTER_HOLD_EXPIRED: { status: 503, rpc: RPC.unavailable, message: 'The tenant stayed frozen past the hold limit.' },
   ROUTER_MANIFEST_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'The router has no valid fleet manifest yet.' },
+  ROUTER_UNREACHABLE: { status: 502, rpc: RPC.upstream, message: 'The router at the given URL did not answer (CLI).' },
 
   // manifest / blob store
   MANIFEST_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The fleet manifest failed validation.' },
@@ -118,6 +119,8 @@ const table = {
   AI_AGENT_EXISTS: { status: 409, rpc: RPC.conflict, message: 'An agent with this name already exists.' },
   AI_SESSION_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such session.' },
   AI_TOOL_LOOP_LIMIT: { status: 500, rpc: RPC.internal, message: 'The agent exceeded its tool-call step limit.' },
+  AI_SESSION_BUSY: { status: 409, rpc: RPC.conflict, message: 'The session has a run in progress; abort it or wait.' },
+  AI_IDEMPOTENCY_CONFLICT: { status: 409, rpc: RPC.conflict, message: 'This idempotency key was used for a different request.' },
 
   // memory
   MEMORY_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such memory document.' },
@@ -125,6 +128,7 @@ const table = {
   MEMORY_DOCUMENT_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The memory document is larger than the limit.' },
   MEMORY_EMBEDDER_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'The configured embedder is unavailable.' },
   MEMORY_SCHEMA_TOO_NEW: { status: 500, rpc: RPC.internal, message: 'memory.db was written by a newer version of openclawmu.' },
+  MEMORY_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'Memory is turned off for this tenant.' },
   MEMORY_EMBEDDER_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The memory embedder setting names no embedder this shard offers.' },
 
   // audit

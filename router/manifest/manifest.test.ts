@@ -41,14 +41,14 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-test('the schema accepts DESIGN §4 manifests, normalises urls, defaults weight and overrides', () => {
+void test('the schema accepts DESIGN §4 manifests, normalises urls, defaults weight and overrides', () => {
   const m = parseManifest({ version: 3, shards: [{ id: 's1', url: 'http://h:1/' }] });
   assert.deepEqual(m, { version: 3, shards: [{ id: 's1', url: 'http://h:1', weight: 1 }], overrides: {} });
   assert.ok(Object.isFrozen(m) && Object.isFrozen(m.shards[0]));
   assert.deepEqual(parseManifestText(serializeManifest(parseManifest(M1))), parseManifest(M1));
 });
 
-test('the schema refuses bad manifests with MANIFEST_INVALID', () => {
+void test('the schema refuses bad manifests with MANIFEST_INVALID', () => {
   const bad: unknown[] = [
     null,
     { version: -1, shards: [] },
@@ -64,7 +64,7 @@ test('the schema refuses bad manifests with MANIFEST_INVALID', () => {
   assert.equal(codeOf(() => parseManifestText('{not json')), 'MANIFEST_INVALID');
 });
 
-test('file source: conditional reads by content hash; absent → BLOB_NOT_FOUND; invalid → MANIFEST_INVALID', async (t) => {
+void test('file source: conditional reads by content hash; absent → BLOB_NOT_FOUND; invalid → MANIFEST_INVALID', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'manifest.json');
   const src = fileManifestSource(path);
@@ -79,7 +79,7 @@ test('file source: conditional reads by content hash; absent → BLOB_NOT_FOUND;
   await assert.rejects(src.read(first.etag), (e) => isAppError(e) && e.code === 'MANIFEST_INVALID');
 });
 
-test('http source: sends If-None-Match and honours 304; errors are BLOB_IO / BLOB_NOT_FOUND', async (t) => {
+void test('http source: sends If-None-Match and honours 304; errors are BLOB_IO / BLOB_NOT_FOUND', async (t) => {
   let body = serializeManifest(parseManifest(M1));
   let status = 200;
   let gen = 1;
@@ -114,7 +114,7 @@ test('http source: sends If-None-Match and honours 304; errors are BLOB_IO / BLO
   await assert.rejects(dead.read(undefined), (e) => isAppError(e) && e.code === 'BLOB_IO');
 });
 
-test('manifest store on a file blob store: create-only first write, CAS with version +1, conflicts refused', async (t) => {
+void test('manifest store on a file blob store: create-only first write, CAS with version +1, conflicts refused', async (t) => {
   const dir = await tempDir(t);
   const blobs = new FileBlobStore(dir);
   t.after(() => blobs.close());
@@ -138,7 +138,7 @@ test('manifest store on a file blob store: create-only first write, CAS with ver
   assert.equal((await store.read())?.manifest.version, 3);
 });
 
-test('concurrent update() calls all land, each exactly one version apart', async (t) => {
+void test('concurrent update() calls all land, each exactly one version apart', async (t) => {
   const dir = await tempDir(t);
   const blobs = new FileBlobStore(dir);
   t.after(() => blobs.close());
@@ -155,7 +155,7 @@ test('concurrent update() calls all land, each exactly one version apart', async
   assert.deepEqual(Object.keys(final?.manifest.overrides ?? {}).sort(), ids);
 });
 
-test('blob source reads fleet/manifest.json conditionally', async (t) => {
+void test('blob source reads fleet/manifest.json conditionally', async (t) => {
   const dir = await tempDir(t);
   const blobs = new FileBlobStore(dir);
   const src = blobManifestSource(blobs, { ownsStore: true });
@@ -168,7 +168,7 @@ test('blob source reads fleet/manifest.json conditionally', async (t) => {
   assert.ok(src.url.endsWith(MANIFEST_KEY));
 });
 
-test('poller keeps the last good copy when the source turns invalid or unreachable, and counts it', async (t) => {
+void test('poller keeps the last good copy when the source turns invalid or unreachable, and counts it', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'manifest.json');
   await writeFile(path, serializeManifest(parseManifest(M1)));
@@ -201,7 +201,7 @@ test('poller keeps the last good copy when the source turns invalid or unreachab
   assert.deepEqual(events.map((e) => e.kind), ['loaded', 'invalid', 'unreachable', 'regressed', 'loaded']);
 });
 
-test('poller coalesces concurrent refreshes into one read and polls on its own', async (t) => {
+void test('poller coalesces concurrent refreshes into one read and polls on its own', async (t) => {
   const dir = await tempDir(t);
   const blobs = new FileBlobStore(dir);
   t.after(() => blobs.close());
@@ -222,7 +222,7 @@ test('poller coalesces concurrent refreshes into one read and polls on its own',
   assert.equal(poller.current()?.version, 2, 'the timer picked up the new manifest');
 });
 
-test('a poller whose source never worked has no manifest and does not throw', async (t) => {
+void test('a poller whose source never worked has no manifest and does not throw', async (t) => {
   const poller = createManifestPoller({ source: fileManifestSource('/nonexistent/openclawmu/manifest.json'), intervalMs: 60_000 });
   t.after(() => poller.close());
   await poller.start();

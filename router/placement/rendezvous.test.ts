@@ -20,16 +20,16 @@ function manifestOf(shards: readonly WeightedShard[], overrides: Manifest['overr
   return { version: 1, shards: shards.map((s) => ({ id: s.id, url: 'http://127.0.0.1:1', weight: s.weight })), overrides };
 }
 
-test('the implementation reproduces the committed test vectors bit for bit', () => {
+void test('the implementation reproduces the committed test vectors bit for bit', () => {
   const committed = JSON.parse(readFileSync(new URL('./placement-vectors.json', import.meta.url), 'utf8')) as PlacementVectors;
   assert.deepEqual(computePlacementVectors(p), committed);
 });
 
-test('initPlacement loads the hasher once', async () => {
+void test('initPlacement loads the hasher once', async () => {
   assert.equal(await initPlacement(), p);
 });
 
-test('an empty shard list has no owner; an override wins over hashing', () => {
+void test('an empty shard list has no owner; an override wins over hashing', () => {
   assert.equal(p.ownerOf('acme', manifestOf([])), null);
   const m = manifestOf([{ id: 'a', weight: 1 }, { id: 'b', weight: 1 }]);
   const natural = p.ownerOf('acme', m);
@@ -39,7 +39,7 @@ test('an empty shard list has no owner; an override wins over hashing', () => {
   assert.equal(p.ownerOf('constructor', m), p.rendezvousOwner('constructor', m.shards));
 });
 
-test('u stays strictly inside (0,1): every score is finite and positive', () => {
+void test('u stays strictly inside (0,1): every score is finite and positive', () => {
   fc.assert(
     fc.property(tenantId, fc.stringMatching(/^[a-z0-9]{1,8}$/), (t, s) => {
       const sc = p.score(s, t, 1);
@@ -49,7 +49,7 @@ test('u stays strictly inside (0,1): every score is finite and positive', () => 
   );
 });
 
-test('placement is deterministic and independent of shard order', () => {
+void test('placement is deterministic and independent of shard order', () => {
   fc.assert(
     fc.property(shardSet, tenantId, fc.nat(), (shards, t, rot) => {
       const rotated = [...shards.slice(rot % shards.length), ...shards.slice(0, rot % shards.length)].reverse();
@@ -62,7 +62,7 @@ test('placement is deterministic and independent of shard order', () => {
   );
 });
 
-test('removing a shard moves only the tenants it owned', () => {
+void test('removing a shard moves only the tenants it owned', () => {
   fc.assert(
     fc.property(shardSet, fc.nat(), fc.array(tenantId, { minLength: 1, maxLength: 200 }), (shards, k, ts) => {
       const gone = shards[k % shards.length] as WeightedShard;
@@ -82,7 +82,7 @@ test('removing a shard moves only the tenants it owned', () => {
 // standard deviation is at most 0.0036 here, so ±0.02 absolute is > 5 sigma.
 const TOLERANCE = 0.02;
 
-test('adding a shard moves only tenants the new shard wins, about 1/(N+1) of them', () => {
+void test('adding a shard moves only tenants the new shard wins, about 1/(N+1) of them', () => {
   fc.assert(
     fc.property(shardSet, (shards) => {
       const added = { id: 'new-shard-zz', weight: 1 };
@@ -102,7 +102,7 @@ test('adding a shard moves only tenants the new shard wins, about 1/(N+1) of the
   );
 });
 
-test('load follows the weights (share within ±0.02 of weight/sum over 20 000 tenants)', () => {
+void test('load follows the weights (share within ±0.02 of weight/sum over 20 000 tenants)', () => {
   fc.assert(
     fc.property(
       fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9]{0,5}$/), { minLength: 2, maxLength: 6 }),

@@ -8,11 +8,14 @@ import { registerHealthRoutes } from '../http/health-routes.ts';
 import { registerRpcRoutes } from '../http/rpc-routes.ts';
 import { attachWsTransport } from '../http/ws-transport.ts';
 import { AppError } from '../../router/errors/app-error.ts';
+import { registerAiRoutes } from '../ai/register-ai-routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface AppHandle {
   app: FastifyInstance;
+  /** Every route registered (method, URL template): for docs and the isolation sweep. */
+  routes: Array<{ method: string; url: string }>;
   /** Starts refusing new requests (503) while in-flight ones finish. */
   startDraining(): void;
 }
@@ -32,6 +35,10 @@ export function buildApp(svc: ShardServices): AppHandle {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   app.decorate('shard', svc);
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+  });
   installErrorHandling(app);
 
   app.addHook('onRequest', async (req, reply) => {
@@ -59,9 +66,11 @@ export function buildApp(svc: ShardServices): AppHandle {
   registerRpcRoutes(app, svc);
   attachWsTransport(app, svc);
   // Feature routes (one line each):
+  registerAiRoutes(app, svc);
 
   return {
     app,
+    routes,
     startDraining() {
       draining = true;
     },

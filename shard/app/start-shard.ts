@@ -11,13 +11,14 @@ export interface RunningShard {
   readonly port: number;
   readonly app: FastifyInstance;
   readonly services: ShardServices;
+  readonly routes: ReadonlyArray<{ method: string; url: string }>;
   close(): Promise<void>;
 }
 
 export async function startShard(config: ShardConfig, opts: Partial<ServiceOptions> & { log?: pino.Logger } = {}): Promise<RunningShard> {
   const log = opts.log ?? createLogger({ level: config.logLevel, base: { shardId: config.id } });
   const services = createShardServices(config, { ...opts, log });
-  const { app, startDraining } = buildApp(services);
+  const { app, startDraining, routes } = buildApp(services);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -33,6 +34,7 @@ export async function startShard(config: ShardConfig, opts: Partial<ServiceOptio
     port,
     app,
     services,
+    routes,
     close() {
       closing ??= (async () => {
         startDraining();

@@ -6,6 +6,7 @@ import { AppError } from '../../router/errors/app-error.ts';
 import { isAdminKeyShape } from '../../router/identity/tenant-id.ts';
 import { sha256Hex } from '../auth/token-hash.ts';
 import { TenantOverlaySchema } from './tenant-config.ts';
+import { ModelsSchema, ProvidersSchema, RateCardSchema } from '../ai/ai-config.ts';
 
 const adminKeyHash = z.string().regex(/^[0-9a-f]{64}$/, 'an admin key hash is 64 lowercase hex (sha256 of ak_...)');
 
@@ -41,9 +42,9 @@ export const ShardConfigSchema = z
     /** Defaults under every tenant's overlay (tenant-visible keys only). */
     tenantDefaults: TenantOverlaySchema.default({}),
     // Operator-only sections; their detailed schemas live with the features that read them.
-    providers: z.record(z.string(), z.unknown()).default({}),
-    models: z.record(z.string(), z.unknown()).default({}),
-    rateCard: z.record(z.string(), z.unknown()).default({}),
+    providers: ProvidersSchema,
+    models: ModelsSchema,
+    rateCard: RateCardSchema,
   })
   .strict();
 

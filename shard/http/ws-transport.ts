@@ -28,6 +28,15 @@ function refuseUpgrade(socket: Duplex, err: AppError): void {
   );
 }
 
+/** A socket lives only as long as the token that opened it (rotation without grace ends it). */
+function credentialStillValid(svc: ShardServices, tenantId: string, keyId: string | undefined): boolean {
+  const rec = svc.store.get(tenantId);
+  if (rec === undefined) return svc.ownership.get(tenantId) !== undefined; // moved/frozen: the gate answers
+  if (rec.token.keyId === keyId) return true;
+  const prev = rec.previousToken;
+  return prev !== undefined && prev.keyId === keyId && Date.parse(prev.notAfter) > svc.now().getTime();
+}
+
 export function attachWsTransport(app: FastifyInstance, svc: ShardServices): void {
   const wss = new WebSocketServer({
     noServer: true,
@@ -65,6 +74,10 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
       ws.on('message', (data, isBinary) => {
         const frame = isBinary ? '' : data.toString();
         void (async () => {
+          if (!credentialStillValid(svc, id, tenant.actor.keyId)) {
+            ws.close(4001, 'credential revoked (token rotated or tenant deleted)');
+            return;
+          }
           let rel: (() => void) | null = null;
           try {
             rel = svc.ownership.enter(id);
@@ -96,8 +109,17 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
     });
   });
 
-  app.addHook('onClose', async () => {
-    for (const set of byTenant.values()) for (const ws of set) ws.close(1001, 'shard shutting down');
+  // preClose, not onClose: the HTTP server's close waits for upgraded sockets, so they go first.
+  app.addHook('preClose', async () => {
+    const closing: Array<Promise<void>> = [];
+    for (const set of byTenant.values()) {
+      for (const ws of set) {
+        closing.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
+        ws.close(1001, 'shard shutting down');
+        setTimeout(() => ws.terminate(), 2000).unref();
+      }
+    }
+    await Promise.all(closing);
     wss.close();
   });
 }

@@ -4,18 +4,18 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { chunkText } from './chunker.ts';
 
-test('short paragraphs are packed together and never split', () => {
+void test('short paragraphs are packed together and never split', () => {
   const text = 'Alpha one.\n\nBravo two.\n\nCharlie three.';
   assert.deepEqual(chunkText(text, { maxChars: 1000, overlapChars: 100 }), ['Alpha one.\n\nBravo two.\n\nCharlie three.']);
 });
 
-test('chunks overlap by whole trailing paragraphs', () => {
+void test('chunks overlap by whole trailing paragraphs', () => {
   const paras = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40), 'd'.repeat(40)];
   const chunks = chunkText(paras.join('\n\n'), { maxChars: 90, overlapChars: 45 });
   assert.deepEqual(chunks, [`${paras[0]}\n\n${paras[1]}`, `${paras[1]}\n\n${paras[2]}`, `${paras[2]}\n\n${paras[3]}`]);
 });
 
-test('a long paragraph is split at sentence boundaries', () => {
+void test('a long paragraph is split at sentence boundaries', () => {
   const sentence = 'The quick brown fox jumps. ';
   const chunks = chunkText(sentence.repeat(20).trim(), { maxChars: 100, overlapChars: 0 });
   assert.ok(chunks.length > 1);
@@ -25,12 +25,12 @@ test('a long paragraph is split at sentence boundaries', () => {
   }
 });
 
-test('empty and whitespace-only text gives no chunks', () => {
+void test('empty and whitespace-only text gives no chunks', () => {
   assert.deepEqual(chunkText(''), []);
   assert.deepEqual(chunkText('  \n\n \n'), []);
 });
 
-test('property: every chunk is within the bound, non-empty, and every word of the input is kept in order', () => {
+void test('property: every chunk is within the bound, non-empty, and every word of the input is kept in order', () => {
   const word = fc.stringMatching(/^[a-z]{1,30}$/);
   const para = fc.array(word, { minLength: 1, maxLength: 60 }).map((ws) => ws.join(' ') + '.');
   fc.assert(

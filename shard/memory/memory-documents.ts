@@ -5,7 +5,7 @@ import { AppError } from '../../router/errors/app-error.ts';
 import { chunkText, DEFAULT_CHUNK_OPTIONS, type ChunkOptions } from './chunker.ts';
 import type { Embedder } from './embedder.ts';
 import { blobToVector, vectorToBlob } from './embedder.ts';
-import { createIndex, deleteVectors, insertVector, listIndexes, type IndexRow, type Quantization } from './vector-index.ts';
+import { countVectors, createIndex, deleteVectors, insertVector, listIndexes, setProgress, type IndexRow, type Quantization } from './vector-index.ts';
 
 export interface MemoryLimits {
   /** UTF-8 bytes of a document's text. */
@@ -14,7 +14,7 @@ export interface MemoryLimits {
   readonly chunk: ChunkOptions;
 }
 
-export const DEFAULT_LIMITS: MemoryLimits = Object.freeze({ maxDocumentBytes: 1024 * 1024, maxChunksPerDocument: 4096, chunk: DEFAULT_CHUNK_OPTIONS });
+export const DEFAULT_LIMITS: MemoryLimits = Object.freeze({ maxDocumentBytes: 256 * 1024, maxChunksPerDocument: 4096, chunk: DEFAULT_CHUNK_OPTIONS });
 
 export interface DocumentInput {
   readonly id?: string;
@@ -188,10 +188,12 @@ export async function addDocument(db: Database.Database, input: DocumentInput, o
     const reseq = db.prepare('UPDATE chunks SET seq = ? WHERE id = ?');
     for (const p of plan) if (p.keep !== undefined && p.keep.seq !== p.seq) reseq.run(p.seq, p.keep.id);
     let targets: IndexRow[] = listIndexes(db).filter((i) => i.embedder === opts.embedder.kind && i.model === opts.embedder.model);
+    let createdIdx: IndexRow | undefined;
     if (targets.length === 0 && vectors[0] !== undefined && listIndexes(db).length === 0) {
       // The first document of a fresh memory.db creates its index; later embedder changes go through the indexer.
       const idx = createIndex(db, { embedder: opts.embedder.kind, model: opts.embedder.model, dim: vectors[0].length, quantization: opts.quantization }, now);
       targets = [idx];
+      createdIdx = idx;
     }
     const ins = db.prepare(
       'INSERT INTO chunks (doc_id, seq, source, title, path, text, hash, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -202,6 +204,10 @@ export async function addDocument(db: Database.Database, input: DocumentInput, o
       if (fresh[i] === true) cacheVector(db, opts.embedder, p.hash, v, now);
       for (const idx of targets) insertVector(db, idx, chunkId, v, doc.source, now);
     });
+    if (createdIdx !== undefined) {
+      const total = (db.prepare('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+      if (countVectors(db, createdIdx) === total) setProgress(db, createdIdx.name, total, total, 'ready');
+    }
     for (const idx of targets) {
       if (idx.state === 'ready') {
         db.prepare('UPDATE vec_indexes SET done = (SELECT count(*) FROM chunks), total = (SELECT count(*) FROM chunks) WHERE name = ?').run(idx.name);

@@ -1,4 +1,5 @@
 // Forward-only migrations of a tenant's state.db; features append entries (never edit old ones).
+import { AI_STATE_SQL } from '../ai/ai-state-schema.ts';
 
 export interface Migration {
   readonly version: number;
@@ -12,4 +13,5 @@ export const STATE_MIGRATIONS: Migration[] = [
     name: 'meta',
     sql: `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   },
+  { version: 2, name: 'ai-surface', sql: AI_STATE_SQL },
 ];

@@ -16,13 +16,14 @@ export interface FakeEmbeddingsUpstream {
 
 /** A deterministic pseudo-embedding: bag of character trigrams hashed into `dim` buckets (not normalised). */
 export function fakeVector(text: string, dim: number): number[] {
-  const v = new Array<number>(dim).fill(0);
+  const v: number[] = Array.from({ length: dim }, () => 0);
   const s = ` ${text.toLowerCase()} `;
   for (let i = 0; i + 3 <= s.length; i++) {
     const h = createHash('sha256').update(s.slice(i, i + 3)).digest();
-    v[h.readUInt32BE(0) % dim] += h[4]! & 1 ? 1 : -1;
+    const bucket = h.readUInt32BE(0) % dim;
+    v[bucket] = (v[bucket] ?? 0) + ((h[4] ?? 0) & 1 ? 1 : -1);
   }
-  if (v.every((x) => x === 0)) v[0] = 1;
+  if (!v.some((x) => x !== 0)) v[0] = 1;
   return v;
 }
 

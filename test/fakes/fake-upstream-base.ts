@@ -150,6 +150,7 @@ export async function writeSse(res: ServerResponse, fake: FakeServerBase, frames
     }
   });
   let contentSent = 0;
+  let flushed: Promise<void> = Promise.resolve();
   for (const f of frames) {
     if (gone) return false;
     if (f.content === true) {
@@ -158,12 +159,13 @@ export async function writeSse(res: ServerResponse, fake: FakeServerBase, frames
         return false;
       }
       if (fake.behaviour.dropAfterChunks !== null && contentSent >= fake.behaviour.dropAfterChunks) {
+        await flushed; // what was written reaches the client before the connection breaks
         res.socket?.destroy();
         return false;
       }
       contentSent++;
     }
-    res.write(`${f.event === undefined ? '' : `event: ${f.event}\n`}data: ${f.data}\n\n`);
+    flushed = new Promise<void>((resolve) => res.write(`${f.event === undefined ? '' : `event: ${f.event}\n`}data: ${f.data}\n\n`, () => resolve()));
     if (fake.behaviour.chunkDelayMs > 0) await pause(fake.behaviour.chunkDelayMs);
   }
   if (gone) return false;

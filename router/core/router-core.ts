@@ -1,0 +1,222 @@
+// The router core: a Web fetch handler (itty-router, no node: imports) that resolves the tenant,
+// finds its owner by placement and forwards through an injected Forwarder (DESIGN §1, §4, §5).
+import { IttyRouter, type IRequest } from 'itty-router';
+import { AppError } from '../errors/app-error.ts';
+import type { ManifestStatus, ManifestView } from '../manifest/manifest-poller.ts';
+import type { Manifest } from '../manifest/manifest-schema.ts';
+import type { Placement } from '../placement/rendezvous.ts';
+import { createAdminAuth } from './admin-auth.ts';
+import { createAuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
+import { errorResponse, jsonResponse } from './error-response.ts';
+import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
+import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
+import { isTenantCreate, tenantFromCreateBody, tenantFromHead } from './request-tenant.ts';
+
+export interface RouterCoreOptions {
+  readonly manifest: ManifestView;
+  readonly placement: Placement;
+  readonly forward: Forwarder;
+  /** SHA-256 hex of each admin key allowed on the fleet-wide routes. */
+  readonly adminKeyHashes: readonly string[];
+  readonly manifestStatus?: () => ManifestStatus;
+  readonly observer?: RouterObserver;
+  readonly limits?: Partial<RouterLimits>;
+  readonly authThrottle?: AuthThrottleOptions;
+  /** Append to an incoming x-forwarded-for instead of replacing it (only behind a trusted proxy). */
+  readonly trustForwardedFor?: boolean;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RouterLimits {
+  /** Largest request body forwarded at all. */
+  maxBodyBytes: number;
+  /** Bodies up to this size are buffered so a 421/503-frozen can be retried (DESIGN §5: 1 MiB). */
+  replayBodyBytes: number;
+  maxHops: number;
+  holdLimitMs: number;
+  holdPollMs: number;
+  fanoutTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: RouterLimits = {
+  maxBodyBytes: 16 * 1024 * 1024,
+  replayBodyBytes: 1024 * 1024,
+  maxHops: 2,
+  holdLimitMs: 10_000,
+  holdPollMs: 50,
+  fanoutTimeoutMs: 5_000,
+};
+
+export interface RequestContext {
+  /** The client's address as the transport saw it (the Node adapter passes the socket's). */
+  readonly clientAddress?: string;
+}
+
+export type RouterFetch = (req: Request, ctx?: RequestContext) => Promise<Response>;
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'host'];
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createRouterCore(opts: RouterCoreOptions): { fetch: RouterFetch } {
+  const limits: RouterLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const observer = opts.observer ?? {};
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const admin = createAdminAuth(opts.adminKeyHashes);
+  const throttle = createAuthThrottle({ now, ...opts.authThrottle });
+  const fleet = { forward: opts.forward, placement: opts.placement, fanoutTimeoutMs: limits.fanoutTimeoutMs, ...(opts.manifestStatus ? { manifestStatus: opts.manifestStatus } : {}) };
+  const fwd = { manifest: opts.manifest, placement: opts.placement, forward: opts.forward, observer, maxHops: limits.maxHops, holdLimitMs: limits.holdLimitMs, holdPollMs: limits.holdPollMs, now, sleep };
+
+  type Args = [RequestContext, string];
+  const router = IttyRouter<IRequest, Args, Response>();
+
+  router.get('/healthz', (_req, _ctx, rid) => jsonResponse({ status: 'ok' }, rid));
+  router.get('/readyz', (_req, _ctx, rid) => {
+    const m = opts.manifest.current();
+    return m === null
+      ? errorResponse(new AppError('ROUTER_MANIFEST_UNAVAILABLE', { headers: { 'retry-after': '1' } }), rid)
+      : jsonResponse({ status: 'ready', manifestVersion: m.version, shards: m.shards.length }, rid);
+  });
+
+  // Fleet-wide admin routes: the router checks the admin key itself, then fans out.
+  const adminRoute = (handler: (req: IRequest, manifest: Manifest, rid: string, authorization: string) => Promise<Response>) => async (req: IRequest, ctx: RequestContext, rid: string) => {
+    const authorization = req.headers.get('authorization');
+    const verdict = await admin.check(authorization);
+    if (verdict !== 'ok') {
+      if (verdict !== 'forbidden' && ctx.clientAddress !== undefined) throttle.recordFailure(ctx.clientAddress);
+      const code = verdict === 'missing' ? 'AUTH_REQUIRED' : verdict === 'forbidden' ? 'AUTH_FORBIDDEN' : 'AUTH_INVALID';
+      return errorResponse(new AppError(code), rid);
+    }
+    const manifest = opts.manifest.current() ?? (await opts.manifest.refresh());
+    if (manifest === null) return errorResponse(new AppError('ROUTER_MANIFEST_UNAVAILABLE', { headers: { 'retry-after': '1' } }), rid);
+    return handler(req, manifest, rid, authorization as string);
+  };
+  router.get('/v1/tenants', adminRoute((req, manifest, rid, authz) => listTenantsAcrossFleet(fleet, manifest, new URL(req.url), authz, rid)));
+  router.get('/v1/fleet', adminRoute((_req, manifest, rid, authz) => fleetStatus(fleet, manifest, authz, rid)));
+
+  router.all('*', async (req, ctx, rid) => forwardTenantRequest(req, ctx, rid));
+
+  async function forwardTenantRequest(req: IRequest, ctx: RequestContext, rid: string): Promise<Response> {
+    const url = new URL(req.url);
+    const method = req.method.toUpperCase();
+    const head = { method, pathname: url.pathname, header: (n: string) => req.headers.get(n) };
+
+    const declared = req.headers.get('content-length');
+    if (declared !== null && Number(declared) > limits.maxBodyBytes) {
+      return errorResponse(new AppError('BODY_TOO_LARGE', { details: { limitBytes: limits.maxBodyBytes } }), rid);
+    }
+    let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
+    if (method !== 'GET' && method !== 'HEAD' && req.body !== null) {
+      const read = await readBody(req.body, limits.replayBodyBytes, limits.maxBodyBytes);
+      if (read === 'too-large') return errorResponse(new AppError('BODY_TOO_LARGE', { details: { limitBytes: limits.maxBodyBytes } }), rid);
+      body = read;
+    }
+
+    let tenant = tenantFromHead(head);
+    if (tenant === null && isTenantCreate(method, url.pathname)) {
+      if (!(body instanceof Uint8Array)) {
+        return errorResponse(new AppError('VALIDATION_FAILED', { message: 'A tenant-create body must be a small JSON object with an id.', details: { field: 'id' } }), rid);
+      }
+      tenant = tenantFromCreateBody(body);
+      if (tenant === null) return errorResponse(new AppError('SHARD_TENANT_ID_INVALID', { details: { field: 'id' } }), rid);
+    }
+    if (tenant === null) {
+      return req.headers.get('authorization') === null
+        ? errorResponse(new AppError('ROUTER_NO_TENANT'), rid)
+        : errorResponse(new AppError('NOT_FOUND', { details: { path: url.pathname } }), rid);
+    }
+
+    const headers = new Headers(req.headers);
+    const connectionListed = (req.headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    for (const h of [...HOP_BY_HOP, ...connectionListed]) headers.delete(h);
+    headers.set('x-request-id', rid);
+    if (ctx.clientAddress !== undefined) {
+      const prior = req.headers.get('x-forwarded-for');
+      headers.set('x-forwarded-for', opts.trustForwardedFor === true && prior !== null ? `${prior}, ${ctx.clientAddress}` : ctx.clientAddress);
+    }
+    headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
+    headers.set('x-forwarded-host', url.host);
+    if (body instanceof Uint8Array) headers.set('content-length', String(body.byteLength));
+    else headers.delete('content-length');
+
+    return forwardToOwner(fwd, { tenantId: tenant.tenantId, method, pathAndQuery: url.pathname + url.search, headers, body, requestId: rid });
+  }
+
+  return {
+    async fetch(req, ctx = {}) {
+      const incoming = req.headers.get('x-request-id');
+      const rid = incoming !== null && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      const addr = ctx.clientAddress;
+      // Webhooks come from platform addresses shared by every tenant: never throttle those.
+      const throttled = addr !== undefined && !new URL(req.url).pathname.startsWith('/hooks/');
+      if (throttled) {
+        const wait = throttle.blockedFor(addr);
+        if (wait > 0) {
+          observer.authThrottled?.();
+          await req.body?.cancel();
+          return errorResponse(new AppError('AUTH_TOO_MANY_FAILURES', { headers: { 'retry-after': String(wait) } }), rid);
+        }
+      }
+      let res: Response;
+      try {
+        res = (await router.fetch(req, ctx, rid)) as Response;
+      } catch (err) {
+        res = errorResponse(err instanceof AppError ? err : new AppError('INTERNAL', { cause: err }), rid);
+      }
+      if (throttled && res.status === 401 && res.headers.get('x-openclawmu-error-source') !== 'router') throttle.recordFailure(addr);
+      return res;
+    },
+  };
+}
+
+/**
+ * Buffers a body of up to `replayBytes` (so it can be sent again); a larger one is passed on as a
+ * stream that starts with the bytes already read. Past `maxBytes` the result is 'too-large'
+ * (buffered case) or the stream errors (streamed case).
+ */
+async function readBody(stream: ReadableStream<Uint8Array>, replayBytes: number, maxBytes: number): Promise<Uint8Array | ReadableStream<Uint8Array> | 'too-large'> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      return 'too-large';
+    }
+    if (total > replayBytes) {
+      let sent = total;
+      let pending = chunks.slice();
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = pending.shift();
+          if (next !== undefined) return controller.enqueue(next);
+          const r = await reader.read();
+          if (r.done) return controller.close();
+          sent += r.value.byteLength;
+          if (sent > maxBytes) {
+            await reader.cancel();
+            return controller.error(new AppError('BODY_TOO_LARGE', { details: { limitBytes: maxBytes } }));
+          }
+          controller.enqueue(r.value);
+        },
+        async cancel(reason) {
+          pending = [];
+          await reader.cancel(reason);
+        },
+      });
+    }
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

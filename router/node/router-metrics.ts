@@ -1,0 +1,94 @@
+// The router's Prometheus metrics (one registry per router): upstream latency/errors per shard, retries, holds, manifest.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../errors/codes.ts';
+import type { RouterObserver } from '../core/forward-to-owner.ts';
+import type { ManifestStatus } from '../manifest/manifest-poller.ts';
+
+const MAX_SHARD_LABELS = 256;
+
+export interface RouterMetrics {
+  readonly registry: Registry;
+  readonly observer: RouterObserver;
+  request(status: number, seconds: number): void;
+  wsUpgrade(outcome: 'piped' | 'refused' | 'failed'): void;
+}
+
+export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: () => number = Date.now): RouterMetrics {
+  const registry = new Registry();
+  const shardLabels = new Set<string>();
+  // Shard ids come from the manifest, so they are bounded; cap them anyway.
+  const shardLabel = (id: string): string => {
+    if (shardLabels.has(id)) return id;
+    if (shardLabels.size >= MAX_SHARD_LABELS) return 'other';
+    shardLabels.add(id);
+    return id;
+  };
+  const statusClass = (s: number): string => `${Math.floor(s / 100)}xx`;
+
+  const requests = new Histogram({
+    name: 'openclawmu_router_request_duration_seconds',
+    help: 'Time from request to response headers at the router, by status class.',
+    labelNames: ['status_class'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const upstream = new Histogram({
+    name: 'openclawmu_router_upstream_duration_seconds',
+    help: 'Time to the upstream response headers, per shard.',
+    labelNames: ['shard', 'status_class'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({ name: 'openclawmu_router_upstream_errors_total', help: 'Upstream failures (no response), per shard and code.', labelNames: ['shard', 'code'], registers: [registry] });
+  const retries = new Counter({ name: 'openclawmu_router_retries_total', help: 'Requests retried: misdirected (421) or frozen (503 hold started).', labelNames: ['reason'], registers: [registry] });
+  const holds = new Counter({ name: 'openclawmu_router_holds_total', help: 'Held requests by outcome.', labelNames: ['outcome'], registers: [registry] });
+  const throttled = new Counter({ name: 'openclawmu_router_auth_throttled_total', help: 'Requests refused with 429 after repeated auth failures from one address.', registers: [registry] });
+  const ws = new Counter({ name: 'openclawmu_router_ws_upgrades_total', help: 'WebSocket upgrades by outcome.', labelNames: ['outcome'], registers: [registry] });
+  new Gauge({
+    name: 'openclawmu_router_manifest_version',
+    help: 'Version of the manifest this router holds (-1: none).',
+    registers: [registry],
+    collect() {
+      this.set(manifestStatus().version ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'openclawmu_router_manifest_age_seconds',
+    help: 'Seconds since the manifest source last confirmed the copy held (-1: never).',
+    registers: [registry],
+    collect() {
+      const at = manifestStatus().confirmedAt;
+      this.set(at === null ? -1 : (now() - at) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'openclawmu_router_manifest_invalid_total',
+    help: 'Manifest reads refused as invalid (the last good copy was kept).',
+    registers: [registry],
+    collect() {
+      this.set(manifestStatus().invalidTotal);
+    },
+  });
+  new Gauge({
+    name: 'openclawmu_router_manifest_unreachable_total',
+    help: 'Manifest reads that failed to reach the source (the last good copy was kept).',
+    registers: [registry],
+    collect() {
+      this.set(manifestStatus().unreachableTotal);
+    },
+  });
+
+  const observer: RouterObserver = {
+    upstream: (shard, status, seconds) => upstream.labels(shardLabel(shard), statusClass(status)).observe(seconds),
+    upstreamError: (shard, code: ErrorCode) => upstreamErrors.labels(shardLabel(shard), code).inc(),
+    retry: (reason) => retries.labels(reason).inc(),
+    hold: (outcome) => holds.labels(outcome).inc(),
+    authThrottled: () => throttled.inc(),
+  };
+  return {
+    registry,
+    observer,
+    request: (status, seconds) => requests.labels(statusClass(status)).observe(seconds),
+    wsUpgrade: (outcome) => ws.labels(outcome).inc(),
+  };
+}

@@ -1,0 +1,51 @@
+// GET /v1/models (built-in echo, aliases, provider models, this tenant's agents) and POST /v1/embeddings.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { tenantOf } from '../../http/tenant-request.ts';
+import { listAgents } from '../agents/agent-store.ts';
+import type { AiService } from '../ai-service.ts';
+import { sendOpenAiError } from './openai-error.ts';
+import { EmbeddingsBodySchema, parseOpenAiBody } from './openai-schemas.ts';
+
+export async function handleModels(ai: AiService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  try {
+    const tenant = await tenantOf(req);
+    const data = ai.registry.list().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by, ...(m.description === undefined ? {} : { description: m.description }) }));
+    for (const a of listAgents(tenant.stateDb())) data.push({ id: `agent:${a.name}`, object: 'model', created: Math.floor(Date.parse(a.createdAt) / 1000), owned_by: 'tenant-agent' });
+    return reply.send({ object: 'list', data });
+  } catch (err) {
+    return sendOpenAiError(reply, err);
+  }
+}
+
+function toBase64(v: number[]): string {
+  const f = new Float32Array(v);
+  return Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+}
+
+export async function handleEmbeddings(ai: AiService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  try {
+    const tenant = await tenantOf(req);
+    const body = parseOpenAiBody(EmbeddingsBodySchema, req.body);
+    const input = typeof body.input === 'string' ? [body.input] : body.input;
+    const gate = ai.gateOf(tenant);
+    const slot = gate.admitRequest(tenant.record().quota, null);
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    try {
+      const r = await ai.embed(tenant, body.model, input, body.dimensions, String(req.id), abort.signal);
+      const prompt = r.usage.input + r.usage.cacheRead + r.usage.cacheWrite;
+      return reply.send({
+        object: 'list',
+        model: body.model,
+        data: r.vectors.map((v, index) => ({ object: 'embedding', index, embedding: body.encoding_format === 'base64' ? toBase64(v) : v })),
+        usage: { prompt_tokens: prompt, total_tokens: prompt },
+      });
+    } finally {
+      gate.releaseRequest(slot);
+    }
+  } catch (err) {
+    return sendOpenAiError(reply, err);
+  }
+}
