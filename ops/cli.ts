@@ -1,7 +1,11 @@
 // The openclawmu command line: one commander program; each command family registers itself.
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerDevCommand } from './commands/dev.ts';
+import { registerFleetCommands } from './commands/fleet-status.ts';
+import { registerRouterCommand } from './commands/router.ts';
 import { registerShardCommand } from './commands/shard.ts';
+import { registerTenantsCommands } from './commands/tenants.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -12,7 +16,11 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
   // Command families (one line each; keep sorted):
   registerAuditCommands(program);
+  registerDevCommand(program);
+  registerFleetCommands(program);
+  registerRouterCommand(program);
   registerShardCommand(program);
+  registerTenantsCommands(program);
   return program;
 }
 

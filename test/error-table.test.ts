@@ -18,3 +18,10 @@ test('every code is UPPER_SNAKE with a valid HTTP status and JSON-RPC code', () 
     assert.ok(spec.message.length > 0, code);
   }
 });
+
+test('docs/rpc-methods.md equals the method registry (run npm run gen:docs)', async () => {
+  const { renderRpcDoc } = await import('../shard/rpc/render-rpc-doc.ts');
+  const { allRpcMethodsForDocs } = await import('../shard/rpc/methods/index.ts');
+  const doc = readFileSync(new URL('../docs/rpc-methods.md', import.meta.url), 'utf8');
+  assert.equal(doc, renderRpcDoc(allRpcMethodsForDocs()));
+});

@@ -1,11 +1,11 @@
 // JSON-RPC over WebSocket: auth at the upgrade, malformed frames answered while the connection
 // lives on, batches, frozen tenants refused per message, rotated tokens end the socket.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { createTenant, startTestShard, type TestShard } from './helpers/shard-fixture.ts';
 
-async function open(t: import('node:test').TestContext, shard: TestShard, protocols: string[], headers?: Record<string, string>): Promise<WebSocket> {
+async function open(t: TestContext, shard: TestShard, protocols: string[], headers?: Record<string, string>): Promise<WebSocket> {
   const ws = new WebSocket(`${shard.url.replace('http', 'ws')}/ws`, protocols, headers === undefined ? {} : { headers });
   t.after(() => ws.close());
   await new Promise<void>((resolve, reject) => {

@@ -84,6 +84,7 @@ const table = {
   BLOB_URL_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'Unsupported blob store URL.' },
   BLOB_IO: { status: 502, rpc: RPC.upstream, message: 'The blob store failed.' },
   BLOB_KEY_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'Invalid blob key: /-separated segments of [A-Za-z0-9._-], none starting with a dot.' },
+  BLOB_NOT_CONFIGURED: { status: 503, rpc: RPC.unavailable, message: 'This shard has no blob store configured (start it with --blob <url>).' },
 
   // snapshots
   SNAPSHOT_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such snapshot.' },

@@ -39,6 +39,8 @@ export function estimateInputTokens(resolved: ResolvedModel, messages: ChatMessa
 export class AiService {
   readonly registry: ModelRegistry;
   readonly lanes = new SessionLanes();
+  /** Running chat.send runs by `<tenant>\0<runId>`, so a replayed idempotency key can wait for its run. */
+  readonly runs = new Map<string, Promise<unknown>>();
   private rateCard: RateCard;
   private readonly now: () => number;
   private readonly gates = new Map<string, QuotaGate>();
@@ -47,6 +49,10 @@ export class AiService {
     this.registry = new ModelRegistry(cfg);
     this.rateCard = cfg.rateCard;
     this.now = opts.now ?? Date.now;
+  }
+
+  nowMs(): number {
+    return this.now();
   }
 
   /** Swaps the rate card (operator reload); rows already written keep the cost they were given. */

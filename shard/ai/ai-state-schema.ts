@@ -25,6 +25,7 @@ CREATE TABLE ai_runs (
   id TEXT PRIMARY KEY,
   session_id TEXT NOT NULL,
   idempotency_key TEXT,
+  request_hash TEXT,
   status TEXT NOT NULL,
   error TEXT,
   created_at TEXT NOT NULL,

@@ -9,6 +9,7 @@ import { registerRpcRoutes } from '../http/rpc-routes.ts';
 import { attachWsTransport } from '../http/ws-transport.ts';
 import { AppError } from '../../router/errors/app-error.ts';
 import { registerAiRoutes } from '../ai/register-ai-routes.ts';
+import { registerBackupRoutes } from '../snapshot/backup-routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -67,6 +68,7 @@ export function buildApp(svc: ShardServices): AppHandle {
   attachWsTransport(app, svc);
   // Feature routes (one line each):
   registerAiRoutes(app, svc);
+  registerBackupRoutes(app, svc);
 
   return {
     app,

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppError, toAppError } from '../../router/errors/app-error.ts';
+import { type AppError, toAppError } from '../../router/errors/app-error.ts';
 import { parseTenantToken } from '../../router/identity/tenant-id.ts';
 import type { ShardServices } from '../app/shard-services.ts';
 import { dispatchRpcFrame, rpcError } from '../rpc/rpc-dispatch.ts';

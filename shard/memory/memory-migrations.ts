@@ -36,6 +36,8 @@ CREATE INDEX chunks_hash ON chunks (hash);
 CREATE VIRTUAL TABLE chunks_fts USING fts5 (
   text, title, content = 'chunks', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
 );
+-- The default rank: BM25 with the title weighted half the text (queries use ORDER BY rank, FTS5's fast path).
+INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.5)');
 CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
   INSERT INTO chunks_fts (rowid, text, title) VALUES (new.id, new.text, coalesce(new.title, ''));
 END;

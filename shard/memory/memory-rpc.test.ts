@@ -23,14 +23,14 @@ async function startMemoryShard(t: TestContext): Promise<{ shard: RunningShard; 
   const adminKey = mintAdminKey();
   const config = parseShardConfig({ id: 's1', port: 0, dataDir: tempDir(t), logLevel: 'warn', adminKeyHashes: [sha256Hex(adminKey)] });
   const log = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  let shard: RunningShard | undefined;
-  shard = await startShard(config, {
+  const holder: { shard?: RunningShard } = {};
+  const s = await startShard(config, {
     log,
     openMemoryDb,
-    rpcMethods: [...createMemoryMethods(), ...configMethods(() => (shard as RunningShard).services.store)],
+    rpcMethods: [...createMemoryMethods(), ...configMethods(() => (holder.shard as RunningShard).services.store)],
   });
-  t.after(() => shard?.close());
-  const s = shard;
+  holder.shard = s;
+  t.after(() => s.close());
   return {
     shard: s,
     async tenant(id) {

@@ -69,9 +69,12 @@ export async function searchMemory(db: Database.Database, embedder: Embedder | u
     if (match !== undefined) {
       const args: unknown[] = [match];
       const where = filters(o, args);
-      const rows = db
-        .prepare(`SELECT c.id AS id, bm25(chunks_fts, 1.0, 0.5) AS rank FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ?${where} ORDER BY rank LIMIT ?`)
-        .all(...args, n) as { id: number; rank: number }[];
+      // Without filters the chunks table stays out of the query, so FTS5 can take its ORDER BY rank fast path.
+      const sql =
+        where === ''
+          ? 'SELECT rowid AS id, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?'
+          : `SELECT c.id AS id, f.rank AS rank FROM chunks_fts f JOIN chunks c ON c.id = f.rowid WHERE chunks_fts MATCH ?${where} ORDER BY f.rank LIMIT ?`;
+      const rows = db.prepare(sql).all(...args, n) as { id: number; rank: number }[];
       for (const r of rows) kw.set(r.id, -r.rank);
     }
   }

@@ -10,7 +10,7 @@ const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
   { type: 'function', function: { name: 'lookup', description: 'look something up', parameters: { type: 'object', properties: { q: { type: 'string' } } } } },
 ];
 
-test('chat completions, non-stream and stream with include_usage, for every kind of model', async (t) => {
+void test('chat completions, non-stream and stream with include_usage, for every kind of model', async (t) => {
   const f = await startAiFixture(t);
   const { client } = await f.tenant('acme');
   for (const model of MODELS) {
@@ -37,7 +37,7 @@ test('chat completions, non-stream and stream with include_usage, for every kind
   assert.equal(f.anthropicFake.requests.at(-1)?.headers['x-api-key'], 'sk-upstream-anthropic');
 });
 
-test('tools and tool calls pass through, streamed and not, OpenAI and Anthropic upstreams', async (t) => {
+void test('tools and tool calls pass through, streamed and not, OpenAI and Anthropic upstreams', async (t) => {
   const f = await startAiFixture(t);
   const { client } = await f.tenant('acme');
   for (const model of ['openai/gpt-fake', 'anthropic/claude-fake']) {
@@ -62,7 +62,7 @@ test('tools and tool calls pass through, streamed and not, OpenAI and Anthropic 
   }
 });
 
-test('responses API, non-stream and stream, with a function tool', async (t) => {
+void test('responses API, non-stream and stream, with a function tool', async (t) => {
   const f = await startAiFixture(t);
   const { client } = await f.tenant('acme');
   const r = await client.responses.create({ model: 'openai/gpt-fake', instructions: 'be brief', input: 'say hi' });
@@ -89,7 +89,7 @@ test('responses API, non-stream and stream, with a function tool', async (t) => 
   assert.equal(after.output_text, 'fake: tool said two dogs');
 });
 
-test('models and embeddings (float and the client default base64)', async (t) => {
+void test('models and embeddings (float and the client default base64)', async (t) => {
   const f = await startAiFixture(t);
   const { client } = await f.tenant('acme');
   const ids: string[] = [];
@@ -106,7 +106,7 @@ test('models and embeddings (float and the client default base64)', async (t) =>
   assert.equal(ef.usage.prompt_tokens, 1);
 });
 
-test('errors come back in OpenAI shape with the right status classes', async (t) => {
+void test('errors come back in OpenAI shape with the right status classes', async (t) => {
   const f = await startAiFixture(t);
   const { client } = await f.tenant('acme');
   await assert.rejects(client.chat.completions.create({ model: 'nope/none', messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => {

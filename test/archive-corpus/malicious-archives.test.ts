@@ -135,8 +135,9 @@ void test('a zstd bomb is stopped by the byte and ratio caps without buffering i
   const bomb = zstd(tarBuf);
   assert.ok(bomb.length < 64 * 1024, `bomb is ${bomb.length} bytes`);
   const files = [{ path: 'zeros', size, sha256: sha256(Buffer.alloc(size)) }];
-  // Honest manifest: refused up front by the ratio cap.
-  await expectRefused(w, await publishSnapshot(w.store, 'acme', bomb, tarBuf.length, [], { files }), 'SNAPSHOT_TOO_LARGE');
+  // Honest manifest: refused up front by the ratio cap, or by the byte cap.
+  await expectRefused(w, await publishSnapshot(w.store, 'acme', bomb, tarBuf.length, [], { files }), 'SNAPSHOT_TOO_LARGE', { maxRatio: 1000 });
+  await expectRefused(w, await publishSnapshot(w.store, 'acme', bomb, tarBuf.length, [], { files }), 'SNAPSHOT_TOO_LARGE', { maxTarBytes: 64 * 1024 * 1024 });
   // Lying manifest (claims a tiny tar): the streaming decompressor stops at the claimed size.
   const heapBefore = process.memoryUsage().rss;
   await expectRefused(w, await publishSnapshot(w.store, 'acme', bomb, 4096, [], { files: [{ path: 'zeros', size: 1, sha256: sha256(Buffer.alloc(1)) }], tarBytes: 4096 }), 'SNAPSHOT_TOO_LARGE');

@@ -73,7 +73,7 @@ function systemPrompt(turn: AgentTurn): string {
 export async function runAgentTurn(turn: AgentTurn): Promise<AgentResult> {
   const db = turn.tenant.stateDb();
   const iso = (): string => new Date(turn.now()).toISOString();
-  ensureSession(db, turn.sessionId, turn.agent.name, iso());
+  ensureSession(db, turn.sessionId, turn.agent.name === '' ? null : turn.agent.name, iso());
   appendMessages(db, turn.sessionId, turn.incoming, turn.runId, iso());
   const builtinDefs = turn.agent.tools.filter((t): t is BuiltinToolName => isBuiltinTool(t, turn.agent.tools)).map((t) => BUILTIN_TOOL_DEFS[t]);
   const clientTools = (turn.clientTools ?? []).filter((t) => !isBuiltinTool(t.function.name, turn.agent.tools));

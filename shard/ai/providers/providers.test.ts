@@ -58,7 +58,7 @@ const contracts: { label: string; make(): Promise<Setup> }[] = [
 ];
 
 for (const c of contracts) {
-  test(`provider contract (${c.label}): non-stream and stream agree, usage reported`, async (t) => {
+  void test(`provider contract (${c.label}): non-stream and stream agree, usage reported`, async (t) => {
     const s = await c.make();
     t.after(() => s.close());
     const req: ChatRequest = { model: 'm', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello canary-42 world' }] };
@@ -72,7 +72,7 @@ for (const c of contracts) {
     assert.deepEqual(st.usage, r.usage);
   });
 
-  test(`provider contract (${c.label}): max_tokens truncates with finish_reason length`, async (t) => {
+  void test(`provider contract (${c.label}): max_tokens truncates with finish_reason length`, async (t) => {
     const s = await c.make();
     t.after(() => s.close());
     const r = await s.provider.chat({ model: 'm', max_tokens: 2, messages: [{ role: 'user', content: 'one two three four' }] }, new AbortController().signal);
@@ -82,7 +82,7 @@ for (const c of contracts) {
 }
 
 for (const c of contracts.filter((x) => x.label !== 'echo')) {
-  test(`provider contract (${c.label}): tool calls round-trip, streamed and not`, async (t) => {
+  void test(`provider contract (${c.label}): tool calls round-trip, streamed and not`, async (t) => {
     const s = await c.make();
     t.after(() => s.close());
     const req: ChatRequest = { model: 'm', tools, messages: [{ role: 'user', content: 'find cats' }] };
@@ -105,7 +105,7 @@ for (const c of contracts.filter((x) => x.label !== 'echo')) {
   });
 }
 
-test('anthropic: system, cache read/write usage and the request shape on the wire', async (t) => {
+void test('anthropic: system, cache read/write usage and the request shape on the wire', async (t) => {
   const fake = await FakeAnthropicUpstream.start({ cacheReadTokens: 7, cacheWriteTokens: 3 });
   const agent = createGuardedAgent({ allowPrivateNetwork: true, connectTimeoutMs: 2000 });
   t.after(async () => { await agent.close(); await fake.close(); });
@@ -122,7 +122,7 @@ test('anthropic: system, cache read/write usage and the request shape on the wir
   assert.equal(st.usage?.cacheWrite, 3);
 });
 
-test('openai: cached and reasoning tokens are split out of prompt/completion', async (t) => {
+void test('openai: cached and reasoning tokens are split out of prompt/completion', async (t) => {
   const fake = await FakeOpenAiUpstream.start({ cachedTokens: 2, reasoningTokens: 5 });
   const agent = createGuardedAgent({ allowPrivateNetwork: true, connectTimeoutMs: 2000 });
   t.after(async () => { await agent.close(); await fake.close(); });
@@ -131,7 +131,7 @@ test('openai: cached and reasoning tokens are split out of prompt/completion', a
   assert.deepEqual(r.usage, { input: 2, cacheRead: 2, cacheWrite: 0, output: 5, reasoning: 5 });
 });
 
-test('retries happen before the first byte only', async (t) => {
+void test('retries happen before the first byte only', async (t) => {
   const fake = await FakeOpenAiUpstream.start();
   const agent = createGuardedAgent({ allowPrivateNetwork: true, connectTimeoutMs: 2000 });
   t.after(async () => { await agent.close(); await fake.close(); });
@@ -150,7 +150,7 @@ test('retries happen before the first byte only', async (t) => {
   assert.equal(fake.requests.length, before + 1);
 });
 
-test('a slow upstream times out with AI_PROVIDER_TIMEOUT', async (t) => {
+void test('a slow upstream times out with AI_PROVIDER_TIMEOUT', async (t) => {
   const fake = await FakeOpenAiUpstream.start();
   const agent = createGuardedAgent({ allowPrivateNetwork: true, connectTimeoutMs: 2000 });
   t.after(async () => { await agent.close(); await fake.close(); });
@@ -159,7 +159,7 @@ test('a slow upstream times out with AI_PROVIDER_TIMEOUT', async (t) => {
   await assert.rejects(p.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }, new AbortController().signal), (e: unknown) => (e as { code?: string }).code === 'AI_PROVIDER_TIMEOUT');
 });
 
-test('aborting a stream reaches the upstream, and the pool serves the next request cleanly', async (t) => {
+void test('aborting a stream reaches the upstream, and the pool serves the next request cleanly', async (t) => {
   for (const kind of ['openai', 'anthropic'] as const) {
     const fake = kind === 'openai' ? await FakeOpenAiUpstream.start() : await FakeAnthropicUpstream.start();
     const agent = createGuardedAgent({ allowPrivateNetwork: true, connectTimeoutMs: 2000 });

@@ -12,7 +12,7 @@ import { createGuardedAgent } from './ssrf-agent.ts';
 const octet = fc.integer({ min: 0, max: 255 });
 const v4 = (a: number, b: number, c: number, d: number): string => `${a}.${b}.${c}.${d}`;
 
-test('classifier: every address of the private, loopback and link-local IPv4 ranges is refused', () => {
+void test('classifier: every address of the private, loopback and link-local IPv4 ranges is refused', () => {
   fc.assert(
     fc.property(octet, octet, octet, (b, c, d) => {
       assert.equal(classifyAddress(v4(10, b, c, d)), 'private');
@@ -31,7 +31,7 @@ test('classifier: every address of the private, loopback and link-local IPv4 ran
   assert.equal(classifyAddress('0.0.0.0'), 'reserved');
 });
 
-test('classifier: IPv4-mapped, -compatible, NAT64 and 6to4 IPv6 forms classify as their IPv4 address', () => {
+void test('classifier: IPv4-mapped, -compatible, NAT64 and 6to4 IPv6 forms classify as their IPv4 address', () => {
   fc.assert(
     fc.property(octet, octet, octet, octet, (a, b, c, d) => {
       const ip = v4(a, b, c, d);
@@ -46,7 +46,7 @@ test('classifier: IPv4-mapped, -compatible, NAT64 and 6to4 IPv6 forms classify a
   );
 });
 
-test('classifier: compressed and expanded IPv6 spellings agree; fc00::/7 and fe80::/10 are refused', () => {
+void test('classifier: compressed and expanded IPv6 spellings agree; fc00::/7 and fe80::/10 are refused', () => {
   const group = fc.integer({ min: 0, max: 0xffff });
   fc.assert(
     fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (g) => {
@@ -72,7 +72,7 @@ test('classifier: compressed and expanded IPv6 spellings agree; fc00::/7 and fe8
   assert.equal(addressAllowed('not-an-ip', true), false);
 });
 
-test('the guard refuses loopback at connect time (IP literal and DNS name), and allows it when the operator says so', async (t) => {
+void test('the guard refuses loopback at connect time (IP literal and DNS name), and allows it when the operator says so', async (t) => {
   const fake = await FakeOpenAiUpstream.start();
   const port = new URL(fake.url).port;
   const guarded = createGuardedAgent({ allowPrivateNetwork: false, connectTimeoutMs: 2000 });

@@ -1,0 +1,109 @@
+// The local dev fleet: N shard processes and a router on a file blob store under one data dir.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AppError } from '../../router/errors/app-error.ts';
+import { isAdminKeyShape, mintAdminKey } from '../../router/identity/tenant-id.ts';
+import { openBlobStore } from '../../router/blob/open-blob-store.ts';
+import { manifestStore } from '../../router/manifest/manifest-store.ts';
+import type { Manifest } from '../../router/manifest/manifest-schema.ts';
+import { readDevState, type DevState } from '../client/control-client.ts';
+import { startChild, type FleetChild } from './child-process.ts';
+
+export interface DevFleetOptions {
+  shards?: number;
+  /** Router port; shard i listens on port + i. 0: every process picks a free port. */
+  port?: number;
+  data: string;
+  adminKey?: string;
+  host?: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface DevFleet {
+  readonly routerUrl: string;
+  readonly adminKey: string;
+  readonly dataDir: string;
+  readonly blobUrl: string;
+  readonly manifest: Manifest;
+  readonly children: readonly FleetChild[];
+  /** Resolves with the first child that exits on its own (not through stop()). */
+  readonly firstExit: Promise<FleetChild>;
+  stop(): Promise<void>;
+}
+
+export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
+  const dataDir = resolve(opts.data);
+  mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
+  const prior = readDevState(dataDir);
+  const shardCount = opts.shards ?? prior?.shards ?? 3;
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 64) throw new AppError('VALIDATION_FAILED', { message: '--shards is an integer 1..64' });
+  if (prior?.shards !== undefined && prior.shards !== shardCount) {
+    throw new AppError('VALIDATION_FAILED', {
+      message: `${dataDir} was created with ${prior.shards} shards; run with --shards ${prior.shards} (changing the shard count moves tenants: that is a rebalance, not a restart)`,
+    });
+  }
+  const port = opts.port ?? prior?.port ?? 18789;
+  const host = opts.host ?? '127.0.0.1';
+  const adminKey = opts.adminKey ?? prior?.adminKey ?? mintAdminKey();
+  if (!isAdminKeyShape(adminKey)) throw new AppError('CONFIG_INVALID', { message: '--admin-key: admin keys look like ak_<32 lowercase hex>' });
+  const blobDir = join(dataDir, 'blobs');
+  mkdirSync(blobDir, { recursive: true, mode: 0o700 });
+  const blobUrl = pathToFileURL(blobDir).href;
+
+  const children: FleetChild[] = [];
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    // Router first (no new traffic), then the shards drain.
+    const router = children.find((c) => c.name === 'router');
+    if (router !== undefined) await router.stop();
+    await Promise.all(children.filter((c) => c.name !== 'router').map((c) => c.stop()));
+  };
+
+  try {
+    const shardProcs = await Promise.all(
+      Array.from({ length: shardCount }, (_, i) => {
+        const id = `s${i + 1}`;
+        const shardDir = join(dataDir, 'shards', id);
+        mkdirSync(shardDir, { recursive: true, mode: 0o700 });
+        return startChild(
+          id,
+          ['shard', '--id', id, '--host', host, '--port', String(port === 0 ? 0 : port + i + 1), '--data', shardDir, '--admin-key', adminKey, '--blob', blobUrl],
+          join(dataDir, 'logs', `${id}.log`),
+          opts.env,
+        ).then((c) => (children.push(c), c));
+      }),
+    );
+    const blobs = openBlobStore(blobUrl);
+    let manifest: Manifest;
+    try {
+      const store = manifestStore(blobs);
+      const wanted = shardProcs.map((c) => ({ id: c.name, url: c.url, weight: 1 }));
+      const current = await store.read();
+      const same = current !== null && JSON.stringify(current.manifest.shards.map((s) => ({ id: s.id, url: s.url, weight: s.weight }))) === JSON.stringify(wanted);
+      manifest = same ? current.manifest : (await store.update((cur) => ({ version: 0, shards: wanted, overrides: cur?.overrides ?? {} }))).manifest;
+    } finally {
+      await blobs.close();
+    }
+    const router = await startChild(
+      'router',
+      ['router', '--host', host, '--port', String(port), '--manifest', blobUrl, '--admin-key', adminKey],
+      join(dataDir, 'logs', 'router.log'),
+      opts.env,
+    );
+    children.push(router);
+    const state: DevState = { adminKey, routerUrl: router.url, shards: shardCount, port };
+    const devJson = join(dataDir, 'dev.json');
+    writeFileSync(devJson, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(devJson, 0o600);
+    const firstExit = Promise.race(children.map((c) => c.exited.then(() => c))).then(async (c) => {
+      if (!stopping) await stopAll();
+      return c;
+    });
+    return { routerUrl: router.url, adminKey, dataDir, blobUrl, manifest, children, firstExit, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,9 @@
+// Regenerates the generated docs: docs/errors.md and docs/rpc-methods.md.
+import { writeFileSync } from 'node:fs';
+import { renderErrorsDoc } from '../../router/errors/render-errors-doc.ts';
+import { renderRpcDoc } from '../../shard/rpc/render-rpc-doc.ts';
+import { allRpcMethodsForDocs } from '../../shard/rpc/methods/index.ts';
+
+writeFileSync(new URL('../../docs/errors.md', import.meta.url), renderErrorsDoc());
+writeFileSync(new URL('../../docs/rpc-methods.md', import.meta.url), renderRpcDoc(allRpcMethodsForDocs()));
+console.log('wrote docs/errors.md and docs/rpc-methods.md');

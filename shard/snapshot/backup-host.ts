@@ -1,0 +1,234 @@
+// Backups and restores of one shard's tenants: snapshot to the fleet's blob store, list, delete, restore (--as, --force).
+import { join } from 'node:path';
+import { AppError, isTenantId, openBlobStore, type BlobStore } from '../../router/index.ts';
+import type { ShardServices } from '../app/shard-services.ts';
+import type { AuditActor } from '../audit/audit-record.ts';
+import type { TenantStore } from '../tenants/tenant-store.ts';
+import { commitStaged } from './commit-staged.ts';
+import { isSnapshotId, parseSnapshotKey, snapshotRef, snapshotsPrefix } from './snapshot-keys.ts';
+import { stageRestore, type RestoreProgress } from './snapshot-restore.ts';
+import { writeSnapshot, type SnapshotProgress, type SnapshotResult } from './snapshot-writer.ts';
+
+export interface BackupListItem {
+  readonly id: string;
+  readonly key: string;
+  readonly manifestKey: string;
+  readonly bytes: number;
+  readonly createdAt: string;
+}
+
+export interface RestoreRequest {
+  readonly from: string;
+  readonly as?: string;
+  readonly force?: boolean;
+}
+
+export interface RestoreResult {
+  readonly id: string;
+  /** Present when the restore minted a new token (restored under a new id). */
+  readonly token?: string;
+  readonly restoredFrom: string;
+  readonly sourceTenant: string;
+  readonly epoch: number;
+  readonly files: number;
+  readonly replaced: boolean;
+}
+
+interface Caller {
+  readonly actor: AuditActor;
+  readonly requestId?: string;
+}
+
+function createdAtOf(snapshotId: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(snapshotId);
+  return m === null ? '' : `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`;
+}
+
+// The RPC methods are built from the TenantStore alone (shard/rpc/methods/index.ts); they find the
+// shard's BackupHost through its store. Weak: a closed shard's host goes with it.
+const hostsByStore = new WeakMap<TenantStore, BackupHost>();
+
+export function backupHostOf(store: TenantStore): BackupHost {
+  const host = hostsByStore.get(store);
+  if (host === undefined) throw new AppError('BLOB_NOT_CONFIGURED');
+  return host;
+}
+
+export class BackupHost {
+  readonly #svc: ShardServices;
+  readonly #blob: BlobStore | null;
+  readonly #busy = new Set<string>();
+
+  constructor(svc: ShardServices, blob: BlobStore | null) {
+    this.#svc = svc;
+    this.#blob = blob;
+    hostsByStore.set(svc.store, this);
+  }
+
+  /** Opens the blob store named by the shard config (`--blob`), if any. */
+  static fromConfig(svc: ShardServices): BackupHost {
+    return new BackupHost(svc, svc.config.blob === undefined ? null : openBlobStore(svc.config.blob));
+  }
+
+  get blob(): BlobStore {
+    if (this.#blob === null) throw new AppError('BLOB_NOT_CONFIGURED');
+    return this.#blob;
+  }
+
+  async close(): Promise<void> {
+    await this.#blob?.close();
+  }
+
+  #stagingRoot(): string {
+    // Cleared by TenantStore.load() at start-up, and on the data directory's filesystem (renames).
+    return join(this.#svc.dataDir, 'staging');
+  }
+
+  /** Refuses tenants this shard does not own (421 with the owner) before touching them. */
+  #gate(id: string): void {
+    const st = this.#svc.ownership.get(id);
+    if (st !== undefined && st.kind === 'moved') this.#svc.ownership.refuseIfNotOwned(st);
+  }
+
+  async #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#busy.has(id)) throw new AppError('SHARD_TENANT_BUSY', { message: 'A backup or restore of this tenant is already running.' });
+    this.#busy.add(id);
+    try {
+      return await fn();
+    } finally {
+      this.#busy.delete(id);
+    }
+  }
+
+  async backup(id: string, caller: Caller, onProgress?: (p: SnapshotProgress) => void): Promise<SnapshotResult> {
+    this.#gate(id);
+    const rec = this.#svc.store.require(id);
+    const blob = this.blob;
+    return this.#exclusive(id, async () => {
+      const res = await writeSnapshot({
+        store: blob,
+        tenantId: id,
+        tenantDir: this.#svc.store.dirOf(id),
+        epoch: rec.epoch,
+        shardId: this.#svc.config.id,
+        scratchDir: this.#stagingRoot(),
+        now: this.#svc.now,
+        ...(onProgress === undefined ? {} : { onProgress }),
+      });
+      this.#svc.audit.append({
+        tenant: id,
+        actor: caller.actor,
+        action: 'tenant.backup',
+        target: res.key,
+        outcome: 'ok',
+        ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
+        details: { key: res.key, bytes: res.bytes, sha256: res.sha256, files: res.files },
+      });
+      return res;
+    });
+  }
+
+  /** Complete snapshots (archive and sidecar both present) of a tenant, oldest first. */
+  async list(id: string): Promise<BackupListItem[]> {
+    if (!isTenantId(id)) throw new AppError('SHARD_TENANT_ID_INVALID');
+    const objects = await this.blob.list(snapshotsPrefix(id));
+    const byName = new Map(objects.map((o) => [o.key, o]));
+    const out: BackupListItem[] = [];
+    for (const o of objects) {
+      if (!o.key.endsWith('.json')) continue;
+      const snapId = o.key.slice(snapshotsPrefix(id).length, -'.json'.length);
+      if (!isSnapshotId(snapId)) continue;
+      const ref = snapshotRef(id, snapId);
+      const archive = byName.get(ref.archiveKey);
+      if (archive === undefined) continue;
+      out.push({ id: snapId, key: ref.archiveKey, manifestKey: ref.manifestKey, bytes: archive.size, createdAt: createdAtOf(snapId) });
+    }
+    return out;
+  }
+
+  /** Deletes a snapshot by id or key: the sidecar first, so a half-deleted snapshot is never listed. */
+  async remove(id: string, key: string, caller: Caller): Promise<{ id: string; key: string; deleted: true }> {
+    const ref = key.includes('/') ? parseSnapshotKey(key) : snapshotRef(id, key);
+    if (ref.tenantId !== id) throw new AppError('SNAPSHOT_NOT_FOUND', { details: { key: key.slice(0, 200) } });
+    const blob = this.blob;
+    if ((await blob.stat(ref.manifestKey)) === null && (await blob.stat(ref.archiveKey)) === null) {
+      throw new AppError('SNAPSHOT_NOT_FOUND', { details: { key: ref.archiveKey } });
+    }
+    await blob.delete(ref.manifestKey);
+    await blob.delete(ref.archiveKey);
+    this.#svc.audit.append({
+      tenant: id,
+      actor: caller.actor,
+      action: 'tenant.backup.delete',
+      target: ref.archiveKey,
+      outcome: 'ok',
+      ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
+    });
+    return { id: ref.snapshotId, key: ref.archiveKey, deleted: true };
+  }
+
+  /**
+   * Restores a snapshot: stage and verify everything first, then (frozen and drained if it replaces a
+   * live tenant) rename it into place and adopt it. Restoring under a new id mints a new token.
+   */
+  async restore(req: RestoreRequest, caller: Caller, onProgress?: (p: RestoreProgress) => void): Promise<RestoreResult> {
+    const ref = parseSnapshotKey(req.from);
+    const target = req.as ?? ref.tenantId;
+    if (!isTenantId(target)) throw new AppError('SHARD_TENANT_ID_INVALID');
+    const force = req.force === true;
+    const svc = this.#svc;
+    const exists = (): boolean => svc.store.get(target) !== undefined || svc.store.tombstone(target) !== undefined;
+    if (exists() && !force) throw new AppError('SNAPSHOT_TARGET_EXISTS', { details: { id: target } });
+    const blob = this.blob;
+    return this.#exclusive(target, async () => {
+      const staged = await stageRestore({ store: blob, key: ref.archiveKey, stagingRoot: this.#stagingRoot(), ...(onProgress === undefined ? {} : { onProgress }) });
+      const live = svc.store.get(target);
+      let replaced = false;
+      try {
+        if (live !== undefined || svc.store.tombstone(target) !== undefined) {
+          if (!force) throw new AppError('SNAPSHOT_TARGET_EXISTS', { details: { id: target } });
+          replaced = true;
+        }
+        if (live !== undefined) {
+          // Stop the live tenant before its directory is swapped: no request, no open database.
+          svc.store.setState(target, 'frozen', caller.actor);
+          const drained = await svc.ownership.drain(target, svc.config.limits.drainTimeoutMs);
+          if (!drained) {
+            svc.store.setState(target, 'owned', caller.actor);
+            throw new AppError('SHARD_TENANT_BUSY', { message: 'In-flight requests did not drain in time; nothing was restored.' });
+          }
+          svc.databases.close(target);
+        }
+        try {
+          await commitStaged(staged, svc.store.dirOf(target), { force });
+        } catch (err) {
+          if (live !== undefined) svc.store.setState(target, 'owned', caller.actor);
+          throw err;
+        }
+      } catch (err) {
+        await staged.discard();
+        throw err;
+      }
+      const rec = svc.store.adopt(target, undefined, caller.actor, 'tenant.restore');
+      const token = target !== staged.manifest.tenant ? svc.store.reissueToken(target) : undefined;
+      svc.audit.append({
+        tenant: target,
+        actor: caller.actor,
+        action: 'tenant.restore',
+        target: ref.archiveKey,
+        outcome: 'ok',
+        ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
+        details: { from: ref.archiveKey, sourceTenant: staged.manifest.tenant, replaced, newToken: token !== undefined },
+      });
+      return {
+        id: target,
+        ...(token === undefined ? {} : { token }),
+        restoredFrom: ref.archiveKey,
+        sourceTenant: staged.manifest.tenant,
+        epoch: rec.epoch,
+        files: staged.manifest.files.length,
+        replaced,
+      };
+    });
+  }
+}

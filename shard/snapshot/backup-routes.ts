@@ -1,0 +1,93 @@
+// Control-plane routes for backups (admin key): create, list, delete snapshots of a tenant; restore one.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PassThrough } from 'node:stream';
+import { z } from 'zod';
+import { AppError, TENANT_ID_RULE, isTenantId, toAppError } from '../../router/index.ts';
+import type { ShardServices } from '../app/shard-services.ts';
+import { adminActor, parseBody } from '../http/control-routes.ts';
+import { BackupHost } from './backup-host.ts';
+
+const RestoreBody = z
+  .object({
+    from: z.string().min(1).max(300),
+    as: z.string().max(64).optional(),
+    force: z.boolean().optional(),
+  })
+  .strict();
+
+function idParam(req: FastifyRequest): string {
+  const id = (req.params as { id?: string }).id ?? '';
+  if (!isTenantId(id)) throw new AppError('SHARD_TENANT_ID_INVALID', { details: { rule: TENANT_ID_RULE } });
+  return id;
+}
+
+interface Progress {
+  readonly phase: string;
+  readonly bytes: number;
+  readonly total?: number;
+}
+
+/**
+ * Answers with JSON, or, when the client sends `Accept: application/x-ndjson`, with one JSON line
+ * per progress step (at most every 250 ms) and a final `{"event":"done","result":...}` or
+ * `{"event":"error","error":...}` line: the CLI's progress display on long transfers.
+ */
+async function respond<T>(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  work: (progress: (p: Progress) => void) => Promise<T>,
+): Promise<unknown> {
+  const wantsStream = /application\/x-ndjson/.test(String(req.headers.accept ?? ''));
+  if (!wantsStream) return reply.code(status).send(await work(() => undefined));
+  const out = new PassThrough();
+  let last = 0;
+  let lastPhase = '';
+  const progress = (p: Progress): void => {
+    const now = Date.now();
+    if (p.phase === lastPhase && now - last < 250) return;
+    last = now;
+    lastPhase = p.phase;
+    out.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
+  };
+  work(progress).then(
+    (result) => out.end(`${JSON.stringify({ event: 'done', status, result })}\n`),
+    (err: unknown) => {
+      const e = toAppError(err);
+      if (e.code === 'INTERNAL') req.log.error({ err }, 'backup/restore failed');
+      out.end(`${JSON.stringify({ event: 'error', status: e.status, error: e.toJSON() })}\n`);
+    },
+  );
+  return reply.code(200).type('application/x-ndjson').send(out);
+}
+
+export function registerBackupRoutes(app: FastifyInstance, svc: ShardServices): void {
+  const host = BackupHost.fromConfig(svc);
+  app.addHook('onClose', async () => host.close());
+
+  app.post('/v1/tenants/:id/backups', async (req, reply) => {
+    const actor = adminActor(svc, req);
+    const id = idParam(req);
+    return respond(req, reply, 201, (progress) => host.backup(id, { actor, requestId: String(req.id) }, progress));
+  });
+
+  app.get('/v1/tenants/:id/backups', async (req) => {
+    adminActor(svc, req);
+    const id = idParam(req);
+    return { id, backups: await host.list(id) };
+  });
+
+  app.delete('/v1/tenants/:id/backups/:key', async (req) => {
+    const actor = adminActor(svc, req);
+    const id = idParam(req);
+    const key = (req.params as { key?: string }).key ?? '';
+    return host.remove(id, key, { actor, requestId: String(req.id) });
+  });
+
+  app.post('/v1/tenants/restore', async (req, reply) => {
+    const actor = adminActor(svc, req);
+    const body = parseBody(RestoreBody, req.body);
+    const request = { from: body.from, ...(body.as === undefined ? {} : { as: body.as }), ...(body.force === undefined ? {} : { force: body.force }) };
+    return respond(req, reply, 201, (progress) => host.restore(request, { actor, requestId: String(req.id) }, progress));
+  });
+}
