@@ -1,6 +1,6 @@
 // Cross-process: `openclawmu dev` (3 shard processes + a router process) driven through the router only.
 // Placement, token routing, a router with an old manifest (421 after a real move), one shard down, SSE.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -20,6 +20,23 @@ async function inBatches<T, R>(items: T[], size: number, fn: (x: T) => Promise<R
   const out: R[] = [];
   for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
   return out;
+}
+
+/** A real streaming upstream: the first SSE event at once, the rest only when the test says so. */
+async function sseUpstream(t: TestContext): Promise<{ url: string; release: () => void }> {
+  let release: () => void = () => {};
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: {"delta":"Hel"}\n\n');
+    release = () => res.end('data: {"delta":"lo"}\n\ndata: [DONE]\n\n');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, release: () => release() };
 }
 
 void test('a dev fleet behind one router: placement, tokens, stale-manifest router via 421, shard down, SSE', async (t) => {
@@ -73,8 +90,6 @@ void test('a dev fleet behind one router: placement, tokens, stale-manifest rout
   // It polls once an hour, so only a 421 can teach it the new manifest.
   const slowPoll = join(data, 'router-old.yaml');
   writeFileSync(slowPoll, 'pollIntervalMs: 3600000\n');
-  const oldRouter = await startChild('router-old', ['router', '--port', '0', '--manifest', fleet.blobUrl, '--config', slowPoll, '--admin-key', fleet.adminKey], join(data, 'logs', 'router-old.log'), env);
-  extra.push(oldRouter);
 
   // Grow the fleet by s4 and move the tenants placement now gives it, the way a move does:
   // freeze on the old owner, copy the (closed) directory, start s4 with it, publish v2, tombstone.
@@ -89,8 +104,16 @@ void test('a dev fleet behind one router: placement, tokens, stale-manifest rout
     assert.equal(fr.status, 200, `freeze ${id}`);
     cpSync(join(data, 'shards', from, 'tenants', id), join(s4Dir, 'tenants', id), { recursive: true });
   }
-  const s4 = await startChild('s4', ['shard', '--id', 's4', '--port', '0', '--data', s4Dir, '--admin-key', fleet.adminKey, '--blob', fleet.blobUrl], join(data, 'logs', 's4.log'), env);
-  extra.push(s4);
+  // Started together (each process start costs seconds): the old router, s4, and a router for the SSE check.
+  const sse = await sseUpstream(t);
+  const sseManifest = join(data, 'sse-manifest.json');
+  writeFileSync(sseManifest, serializeManifest(parseManifest({ version: 1, shards: [{ id: 'sse', url: sse.url }] })));
+  const [oldRouter, s4, sseRouter] = await Promise.all([
+    startChild('router-old', ['router', '--port', '0', '--manifest', fleet.blobUrl, '--config', slowPoll, '--admin-key', fleet.adminKey], join(data, 'logs', 'router-old.log'), env),
+    startChild('s4', ['shard', '--id', 's4', '--port', '0', '--data', s4Dir, '--admin-key', fleet.adminKey, '--blob', fleet.blobUrl], join(data, 'logs', 's4.log'), env),
+    startChild('router-sse', ['router', '--port', '0', '--manifest', sseManifest], join(data, 'logs', 'router-sse.log'), env),
+  ]);
+  extra.push(oldRouter, s4, sseRouter);
   const { store, blobs } = openManifestStore(fleet.blobUrl);
   const cur = await store.read();
   assert.ok(cur !== null);
@@ -121,7 +144,8 @@ void test('a dev fleet behind one router: placement, tokens, stale-manifest rout
   const downIds = ids.filter((id) => placement.ownerOf(id, v2) === 's2');
   const upIds = ids.filter((id) => placement.ownerOf(id, v2) !== 's2');
   await inBatches(upIds, 20, async (id) => {
-    assert.equal((await health(oldRouter.url, id)).tenant, id);
+    const h = await health(oldRouter.url, id);
+    assert.equal(h.tenant, id, `${id}: ${h.status}`);
     const patch = await fetch(`${oldRouter.url}/v1/tenants/${id}`, { method: 'PATCH', headers: admin, body: JSON.stringify({ displayName: `still ${id}` }) });
     assert.equal(patch.status, 200, `patch ${id}`);
   });
@@ -135,28 +159,12 @@ void test('a dev fleet behind one router: placement, tokens, stale-manifest rout
 
   t.diagnostic('step: sse');
   // --- SSE through a router process arrives incrementally -----------------------------------------
-  let release: () => void = () => {};
-  const sse = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write('data: {"delta":"Hel"}\n\n');
-    release = () => res.end('data: {"delta":"lo"}\n\ndata: [DONE]\n\n');
-  });
-  sse.listen(0, '127.0.0.1');
-  await once(sse, 'listening');
-  t.after(() => {
-    sse.closeAllConnections();
-    sse.close();
-  });
-  const sseManifest = join(data, 'sse-manifest.json');
-  writeFileSync(sseManifest, serializeManifest(parseManifest({ version: 1, shards: [{ id: 'sse', url: `http://127.0.0.1:${(sse.address() as AddressInfo).port}` }] })));
-  const sseRouter = await startChild('router-sse', ['router', '--port', '0', '--manifest', sseManifest], join(data, 'logs', 'router-sse.log'), env);
-  extra.push(sseRouter);
   const res = await fetch(`${sseRouter.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${tokens.get('t000')}` }, body: '{"stream":true}' });
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   // The upstream sends the rest only after the first event came out of the router process.
   const first = await reader.read();
   assert.equal(new TextDecoder().decode(first.value), 'data: {"delta":"Hel"}\n\n');
-  release();
+  sse.release();
   let rest = '';
   for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
   assert.equal(rest, 'data: {"delta":"lo"}\n\ndata: [DONE]\n\n');

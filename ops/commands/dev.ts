@@ -60,10 +60,19 @@ export function registerDevCommand(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
-      void f.firstExit.then((c) => {
-        if (stopping) return;
-        process.stderr.write(`error: ${c.name} exited on its own; stopped the fleet (see ${join(f.dataDir, 'logs', `${c.name}.log`)})\n`);
-        process.exit(1);
+      // A shard that dies leaves the others serving (its tenants get 502); without the router nothing works.
+      f.onExit((c, code) => {
+        const log = join(f.dataDir, 'logs', `${c.name}.log`);
+        if (c.name !== 'router') {
+          process.stderr.write(`warning: shard ${c.name} exited (code ${code}); its tenants answer 502 until it is back (see ${log})\n`);
+          return;
+        }
+        process.stderr.write(`error: the router exited (code ${code}); stopping the fleet (see ${log})\n`);
+        stopping = true;
+        f.stop().then(
+          () => process.exit(1),
+          () => process.exit(1),
+        );
       });
     });
 }

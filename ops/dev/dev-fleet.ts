@@ -27,8 +27,8 @@ export interface DevFleet {
   readonly blobUrl: string;
   readonly manifest: Manifest;
   readonly children: readonly FleetChild[];
-  /** Resolves with the first child that exits on its own (not through stop()). */
-  readonly firstExit: Promise<FleetChild>;
+  /** Calls `listener` for each child that exits on its own (not through stop()). */
+  onExit(listener: (child: FleetChild, code: number | null) => void): void;
   stop(): Promise<void>;
 }
 
@@ -97,11 +97,10 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
     const devJson = join(dataDir, 'dev.json');
     writeFileSync(devJson, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     chmodSync(devJson, 0o600);
-    const firstExit = Promise.race(children.map((c) => c.exited.then(() => c))).then(async (c) => {
-      if (!stopping) await stopAll();
-      return c;
-    });
-    return { routerUrl: router.url, adminKey, dataDir, blobUrl, manifest, children, firstExit, stop: stopAll };
+    const onExit = (listener: (c: FleetChild, code: number | null) => void): void => {
+      for (const c of children) void c.exited.then((code) => !stopping && listener(c, code));
+    };
+    return { routerUrl: router.url, adminKey, dataDir, blobUrl, manifest, children, onExit, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

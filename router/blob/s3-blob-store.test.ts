@@ -56,7 +56,7 @@ void test('s3rver aws-chunked trap: our client config stores the exact bytes of 
   assert.ok(stored.length > body.length && !stored.equals(body), 'the default client stores aws-chunked framing on s3rver');
 });
 
-void test('s3 blob store on moto_server passes the contract with native conditional writes', async (t) => {
+void test('s3 blob store on moto_server passes the contract: native conditional writes, and the lock fallback forced', async (t) => {
   if (!motoAvailable()) {
     t.skip('moto_server is not on PATH: the moto leg of the blob store contract did not run');
     return;
@@ -66,15 +66,6 @@ void test('s3 blob store on moto_server passes the contract with native conditio
   const probe = await storeOn(server);
   t.after(() => probe.close());
   assert.equal(await probe.conditionalMode(), 'native', 'moto honours If-None-Match');
-  await blobStoreContract(t, () => storeOn(server));
-});
-
-void test('s3 blob store on moto_server passes the contract with the lock fallback forced', async (t) => {
-  if (!motoAvailable()) {
-    t.skip('moto_server is not on PATH');
-    return;
-  }
-  const server = await startMoto();
-  t.after(() => server.close());
-  await blobStoreContract(t, () => storeOn(server, 'lock'));
+  await t.test('native', (tt) => blobStoreContract(tt, () => storeOn(server)));
+  await t.test('lock fallback forced', (tt) => blobStoreContract(tt, () => storeOn(server, 'lock')));
 });

@@ -7,8 +7,12 @@ import type { ManifestView } from '../manifest/manifest-poller.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import { errorResponse } from './error-response.ts';
 
-/** How the core reaches a shard; the Node adapter uses undici pools, a Worker uses fetch. Must honour `req.signal`. */
-export type Forwarder = (shardUrl: string, req: Request) => Promise<Response>;
+/**
+ * How the core reaches a shard; the Node adapter uses undici pools, a Worker uses fetch. Must honour
+ * `req.signal`. `bufferedBody`, when given, is the same bytes as `req`'s body, already in memory
+ * (a forwarder may send it instead of reading the Request's stream; `fetch(req)` may ignore it).
+ */
+export type Forwarder = (shardUrl: string, req: Request, bufferedBody?: Uint8Array) => Promise<Response>;
 
 /** Hooks for metrics; every label value is bounded (shard ids, fixed reasons). */
 export interface RouterObserver {
@@ -102,7 +106,7 @@ async function sendOnce(deps: ForwardDeps, shard: ManifestShard, out: OutgoingRe
   }
   const started = performance.now();
   try {
-    const res = await deps.forward(shard.url, new Request(shard.url + out.pathAndQuery, init));
+    const res = await deps.forward(shard.url, new Request(shard.url + out.pathAndQuery, init), out.body instanceof Uint8Array ? out.body : undefined);
     deps.observer.upstream?.(shard.id, res.status, (performance.now() - started) / 1000);
     return res;
   } catch (err) {
@@ -120,8 +124,16 @@ export function upstreamError(err: unknown, shardId: string): AppError {
 }
 
 function withRouterHeaders(res: Response, requestId: string, shardId: string): Response {
-  const headers = new Headers(res.headers);
-  headers.set('x-request-id', requestId);
-  headers.set('x-openclawmu-shard', shardId);
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  try {
+    // Responses a forwarder builds have mutable headers: no copy of the response needed.
+    res.headers.set('x-request-id', requestId);
+    res.headers.set('x-openclawmu-shard', shardId);
+    return res;
+  } catch {
+    // fetch() responses have immutable headers: wrap.
+    const headers = new Headers(res.headers);
+    headers.set('x-request-id', requestId);
+    headers.set('x-openclawmu-shard', shardId);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  }
 }

@@ -7,7 +7,7 @@ import type { Forwarder, RouterObserver } from './forward-to-owner.ts';
 import { initPlacement } from '../placement/rendezvous.ts';
 import { createManifestPoller, type ManifestPoller } from '../manifest/manifest-poller.ts';
 import { fileManifestSource } from '../manifest/file-manifest-source.ts';
-import { startTestFleet, type TestFleet } from '../../test/helpers/fleet-fixture.ts';
+import { startTestFleet, type TestFleet } from '../../test/helpers/router-fleet-fixture.ts';
 
 const placement = await initPlacement();
 const BASE = 'http://router.test';

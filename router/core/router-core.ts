@@ -108,7 +108,11 @@ export function createRouterCore(opts: RouterCoreOptions): { fetch: RouterFetch 
     }
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
     if (method !== 'GET' && method !== 'HEAD' && req.body !== null) {
-      const read = await readBody(req.body, limits.replayBodyBytes, limits.maxBodyBytes);
+      const known = declared === null ? NaN : Number(declared);
+      const read =
+        Number.isInteger(known) && known <= limits.replayBodyBytes
+          ? await readSmallBody(req, limits.maxBodyBytes)
+          : await readBody(req.body, limits.replayBodyBytes, limits.maxBodyBytes);
       if (read === 'too-large') return errorResponse(new AppError('BODY_TOO_LARGE', { details: { limitBytes: limits.maxBodyBytes } }), rid);
       body = read;
     }
@@ -168,6 +172,12 @@ export function createRouterCore(opts: RouterCoreOptions): { fetch: RouterFetch 
       return res;
     },
   };
+}
+
+/** A body whose declared length is small: read it whole (a lying content-length is still capped). */
+async function readSmallBody(req: Request, maxBytes: number): Promise<Uint8Array | 'too-large'> {
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  return bytes.byteLength > maxBytes ? 'too-large' : bytes;
 }
 
 /**

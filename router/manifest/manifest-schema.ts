@@ -14,6 +14,8 @@ export const ManifestShardSchema = z
       .refine((u) => /^https?:\/\//.test(u), 'a shard url is http:// or https://')
       .transform((u) => u.replace(/\/+$/, '')),
     weight: z.number().finite().positive().max(1_000_000).default(1),
+    /** Being removed: still routable (overrides may name it) but wins no tenant by placement. */
+    draining: z.boolean().optional(),
   })
   .strict();
 
@@ -78,7 +80,7 @@ export function parseManifestText(text: string, source = 'manifest'): Manifest {
 export function serializeManifest(m: Manifest): string {
   const overrides: Record<string, ManifestOverride> = {};
   for (const k of Object.keys(m.overrides).sort()) overrides[k] = m.overrides[k] as ManifestOverride;
-  return `${JSON.stringify({ version: m.version, shards: m.shards.map((s) => ({ id: s.id, url: s.url, weight: s.weight })), overrides }, null, 2)}\n`;
+  return `${JSON.stringify({ version: m.version, shards: m.shards.map((s) => ({ id: s.id, url: s.url, weight: s.weight, ...(s.draining === true ? { draining: true } : {}) })), overrides }, null, 2)}\n`;
 }
 
 export function shardById(m: Manifest, id: string): ManifestShard | undefined {

@@ -1,14 +1,20 @@
-// Adapts Node's http server to the core fetch handler: IncomingMessage → Request, Response → ServerResponse, streaming.
+// Adapts Node's http server to the core fetch handler: IncomingMessage → Request, Response → ServerResponse,
+// streaming. Fast paths (Web streams are slow on Node 20): small bodies are buffered with Node streams, and
+// an upstream body still in Node form (ProxiedResponse) is piped straight to the client.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import type pino from 'pino';
 import type { RouterFetch } from '../core/router-core.ts';
+import { ProxiedResponse } from './proxied-response.ts';
 import type { RouterMetrics } from './router-metrics.ts';
+import { readableToWeb } from './web-streams.ts';
 
 export interface NodeHandlerDeps {
   readonly fetch: RouterFetch;
   readonly metrics: RouterMetrics;
   readonly log: pino.Logger;
+  /** Bodies with a content-length up to this are read into memory before the core sees them. */
+  readonly bufferBodyBytes: number;
 }
 
 export function createNodeHandler(deps: NodeHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -22,6 +28,16 @@ export function createNodeHandler(deps: NodeHandlerDeps): (req: IncomingMessage,
       }
     });
   };
+}
+
+function readSmall(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.once('error', () => resolve(null));
+    req.once('close', () => resolve(null));
+  });
 }
 
 async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -41,20 +57,23 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
       // A header value the Fetch API refuses: drop it rather than fail the request.
     }
   }
-  const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined);
-  const abort = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
+  const cl = req.headers['content-length'];
+  const declared = cl === undefined ? NaN : Number(cl);
+  const hasBody = method !== 'GET' && method !== 'HEAD' && (cl !== undefined ? declared !== 0 : req.headers['transfer-encoding'] !== undefined);
+  let body: Buffer | ReadableStream<Uint8Array> | undefined;
+  if (hasBody) {
+    if (Number.isInteger(declared) && declared <= deps.bufferBodyBytes) {
+      const buf = await readSmall(req);
+      if (buf === null) return; // the client went away mid-body
+      body = buf;
+    } else {
+      body = readableToWeb(req, 'drain');
+    }
+  }
   let request: Request;
   try {
     const host = /^[A-Za-z0-9.:[\]-]+$/.test(req.headers.host ?? '') ? (req.headers.host as string) : 'router';
-    request = new Request(`http://${host}${req.url ?? '/'}`, {
-      method,
-      headers,
-      signal: abort.signal,
-      ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
-    } as RequestInit);
+    request = new Request(`http://${host}${req.url ?? '/'}`, { method, headers, ...(body === undefined ? {} : { body, duplex: 'half' }) } as RequestInit);
   } catch {
     res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BAD_REQUEST', message: 'The request is malformed.' } }));
     return;
@@ -70,13 +89,26 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) out['set-cookie'] = cookies;
   res.writeHead(response.status, response.statusText || undefined, out);
+
+  const upstream = response instanceof ProxiedResponse ? response.takeRaw() : null;
+  if (upstream !== null) {
+    // Each chunk is written as it arrives (SSE stays incremental); a client that leaves destroys the upstream body.
+    upstream.on('error', () => {});
+    pipeline(upstream, res, (err) => {
+      if (err !== undefined && err !== null && (err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+        deps.log.warn({ err: { message: err.message } }, 'response stream aborted');
+      }
+    });
+    return;
+  }
   if (response.body === null) {
     res.end();
     return;
   }
-  // Chunk by chunk: an SSE event written upstream reaches the client now, not at the end.
-  res.flushHeaders();
   const reader = response.body.getReader();
+  res.once('close', () => {
+    if (!res.writableFinished) void reader.cancel().catch(() => {});
+  });
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -88,7 +120,5 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
   } catch (err) {
     deps.log.warn({ err: { message: (err as Error).message } }, 'response stream aborted');
     res.destroy();
-  } finally {
-    if (res.destroyed) await reader.cancel().catch(() => {});
   }
 }

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { startRouter, createRouterLogger, type RunningRouter } from './start-router.ts';
 import { parseRouterConfig } from './router-config.ts';
 import { serializeManifest, parseManifest } from '../manifest/manifest-schema.ts';
-import { startTestFleet } from '../../test/helpers/fleet-fixture.ts';
+import { startTestFleet } from '../../test/helpers/router-fleet-fixture.ts';
 import { tempDir } from '../../test/helpers/shard-fixture.ts';
 
 async function routerOn(t: TestContext, manifest: string, extra: Record<string, unknown> = {}): Promise<RunningRouter> {
@@ -170,4 +170,26 @@ void test('the router picks up a new manifest by polling, and a broken one leave
   writeFileSync(up.manifestPath, serializeManifest(parseManifest({ version: 2, shards: [{ id: 'e1', url: up.url }] })));
   while (router.poller.current()?.version !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(router.poller.current()?.version, 2);
+});
+
+void test('regression: discarding a 421 body in the Node adapter does not crash the process (Readable.toWeb cancel bug)', async (t) => {
+  const { initPlacement } = await import('../placement/rendezvous.ts');
+  const p = await initPlacement();
+  const fleet = await startTestFleet(t, 2);
+  const all = fleet.writeManifest(1);
+  const router = await routerOn(t, fleet.manifestPath, { pollIntervalMs: 3_600_000 });
+  const id = Array.from({ length: 100 }, (_, i) => `mv${i}`).find((x) => p.ownerOf(x, all) === 's2') as string;
+  const created = await fetch(`${router.url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${fleet.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ id }) });
+  const { token } = (await created.json()) as { token: string };
+  // The router now believes only s1 exists; s1 has a tombstone pointing at s2.
+  fleet.writeManifest(2, ['s1']);
+  await router.poller.refresh();
+  await fleet.shards[0]!.admin(`/v1/tenants/${id}/moved`, { body: { owner: 's2', epoch: 2 } });
+  fleet.writeManifest(3);
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${router.url}/rpc`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"health"}' });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { result: { shard: string } }).result.shard, 's2');
+  }
+  assert.equal(router.poller.current()?.version, 3);
 });

@@ -96,7 +96,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   await poller.start();
   if (poller.current() === null) log.warn({ source: source.url, error: poller.status().lastError }, 'no valid manifest yet; not ready until one appears');
 
-  const server = createServer({ requestTimeout: config.limits.requestTimeoutMs, keepAliveTimeout: 5_000 }, createNodeHandler({ fetch: core.fetch, metrics, log }));
+  const server = createServer({ requestTimeout: config.limits.requestTimeoutMs, keepAliveTimeout: 5_000, noDelay: true }, createNodeHandler({ fetch: core.fetch, metrics, log, bufferBodyBytes: config.limits.replayBodyBytes }));
   // Upgraded sockets leave the http server's bookkeeping: track them so close() can end them.
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {

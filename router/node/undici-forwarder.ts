@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Pool } from 'undici';
 import { AppError, isAppError } from '../errors/app-error.ts';
+import { ProxiedResponse } from './proxied-response.ts';
 import type { Forwarder } from '../core/forward-to-owner.ts';
 
 export interface UndiciForwarderOptions {
@@ -44,17 +45,15 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
     return p;
   };
 
-  const forward: Forwarder = async (shardUrl, req) => {
+  const forward: Forwarder = async (shardUrl, req, bufferedBody) => {
     const target = new URL(req.url);
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => {
       if (!HOP_BY_HOP.has(k)) headers[k] = v;
     });
     let body: Uint8Array | Readable | null = null;
-    if (req.body !== null) {
-      const len = Number(req.headers.get('content-length') ?? 'NaN');
-      body = Number.isFinite(len) && len <= 1024 * 1024 ? new Uint8Array(await req.arrayBuffer()) : Readable.fromWeb(req.body as WebReadableStream<Uint8Array>);
-    }
+    if (bufferedBody !== undefined) body = bufferedBody;
+    else if (req.body !== null) body = Readable.fromWeb(req.body as WebReadableStream<Uint8Array>);
     let res;
     try {
       res = await poolFor(new URL(shardUrl).origin).request({
@@ -77,7 +76,7 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
       res.body.resume();
       return new Response(null, { status: res.statusCode, headers: out });
     }
-    return new Response(Readable.toWeb(res.body) as ReadableStream<Uint8Array>, { status: res.statusCode, headers: out });
+    return new ProxiedResponse(res.body, { status: res.statusCode, headers: out });
   };
 
   return {

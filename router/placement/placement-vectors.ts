@@ -31,6 +31,15 @@ const MANIFESTS: Manifest[] = [
     ],
     overrides: { acme: { shard: 'us-1', epoch: 4 } },
   },
+  {
+    version: 4,
+    shards: [
+      { id: 's1', url: 'http://127.0.0.1:18801', weight: 1 },
+      { id: 's2', url: 'http://127.0.0.1:18802', weight: 1, draining: true },
+      { id: 's3', url: 'http://127.0.0.1:18803', weight: 1 },
+    ],
+    overrides: { demo: { shard: 's2', epoch: 2 } },
+  },
 ];
 
 export function computePlacementVectors(p: Placement): PlacementVectors {

@@ -17,7 +17,7 @@ export interface Placement {
   score(shardId: string, tenantId: string, weight: number): number;
   /** The highest-scoring shard (ties: the smaller shard id); null when there are no shards. */
   rendezvousOwner(tenantId: string, shards: readonly WeightedShard[]): string | null;
-  /** `manifest.overrides[t]?.shard ?? rendezvousOwner(t, manifest.shards)`. */
+  /** `manifest.overrides[t]?.shard ?? rendezvousOwner(t, shards that are not draining)`. */
   ownerOf(tenantId: string, manifest: Manifest): string | null;
 }
 
@@ -51,7 +51,12 @@ function makePlacement(h64: (input: string, seed?: bigint) => bigint): Placement
   };
   const ownerOf = (tenantId: string, manifest: Manifest): string | null => {
     const o = Object.hasOwn(manifest.overrides, tenantId) ? manifest.overrides[tenantId] : undefined;
-    return o?.shard ?? rendezvousOwner(tenantId, manifest.shards);
+    return o?.shard ?? rendezvousOwner(tenantId, placeableShards(manifest));
   };
   return { hash, score, rendezvousOwner, ownerOf };
+}
+
+/** The shards placement may choose: every shard not marked `draining` (a shard being removed). */
+export function placeableShards(manifest: Manifest): readonly WeightedShard[] {
+  return manifest.shards.some((s) => s.draining === true) ? manifest.shards.filter((s) => s.draining !== true) : manifest.shards;
 }

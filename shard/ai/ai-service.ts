@@ -9,7 +9,7 @@ import { textOf, totalTokens, ZERO_USAGE, type ChatChunk, type ChatMessage, type
 import { QuotaGate, type Reservation } from './quota/quota-gate.ts';
 import { SessionLanes } from './sessions/session-lanes.ts';
 import { costOf, rateFor, type AppliedRate } from './usage/rate-card.ts';
-import { appendLedger } from './usage/usage-ledger.ts';
+import { LedgerBatcher } from './usage/ledger-batcher.ts';
 
 /** Output tokens reserved for a call that names no max_tokens while a token or cost limit is set. */
 export const DEFAULT_OUTPUT_RESERVE = 4096;
@@ -44,6 +44,7 @@ export class AiService {
   private rateCard: RateCard;
   private readonly now: () => number;
   private readonly gates = new Map<string, QuotaGate>();
+  private readonly ledger = new LedgerBatcher();
 
   constructor(cfg: AiConfig, opts: { now?: () => number } = {}) {
     this.registry = new ModelRegistry(cfg);
@@ -99,18 +100,17 @@ export class AiService {
     return gate.reserve(q, input + out, (input * inRate + out * outRate) / 1e6);
   }
 
-  private record(tenant: TenantContext, call: ModelCall, resolved: ResolvedModel, res: Reservation, usage: Usage, status: 'ok' | 'aborted' | 'error', toolCalls: number): number {
+  /**
+   * Settles the reservation with the actual usage at once (the gate stays exact) and resolves
+   * when the ledger row is durable (group commit).
+   */
+  private async record(tenant: TenantContext, call: ModelCall, kind: 'chat' | 'embeddings', resolved: ResolvedModel, res: Reservation, usage: Usage, status: 'ok' | 'aborted' | 'error', toolCalls: number): Promise<number> {
     const tsMs = this.now();
     const rate = this.rateOf(resolved.id);
     const gate = this.gateOf(tenant);
-    try {
-      const { costUsd } = appendLedger(tenant.stateDb(), { tsMs, requestId: call.requestId, sessionId: call.sessionId, kind: 'chat', model: resolved.id, status, usage, toolCalls, rate });
-      gate.settle(res, totalTokens(usage), costUsd, tsMs);
-      return costUsd;
-    } catch (err) {
-      gate.release(res);
-      throw err;
-    }
+    gate.settle(res, totalTokens(usage), costOf(usage, rate), tsMs);
+    const { costUsd } = await this.ledger.append(tenant.stateDb(), { tsMs, requestId: call.requestId, sessionId: call.sessionId, kind, model: resolved.id, status, usage, toolCalls, rate });
+    return costUsd;
   }
 
   async complete(tenant: TenantContext, call: ModelCall): Promise<CallOutcome> {
@@ -121,10 +121,10 @@ export class AiService {
     try {
       result = await resolved.provider.chat(req, call.signal);
     } catch (err) {
-      this.record(tenant, call, resolved, res, ZERO_USAGE, call.signal.aborted ? 'aborted' : 'error', 0);
+      await this.record(tenant, call, 'chat', resolved, res, ZERO_USAGE, call.signal.aborted ? 'aborted' : 'error', 0);
       throw err;
     }
-    const costUsd = this.record(tenant, call, resolved, res, result.usage, 'ok', result.toolCalls.length);
+    const costUsd = await this.record(tenant, call, 'chat', resolved, res, result.usage, 'ok', result.toolCalls.length);
     return { ...result, model: resolved.id, costUsd };
   }
 
@@ -170,7 +170,7 @@ export class AiService {
       // carries the upstream's usage when it came, else an estimate of what was produced
       const final = status === 'running' ? 'aborted' : status;
       const billed = usage ?? this.estimatePartial(resolved, req, content + produced);
-      this.record(tenant, call, resolved, res, billed, final, calls.size);
+      await this.record(tenant, call, 'chat', resolved, res, billed, final, calls.size);
     }
     const toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => ({ id: v.id, type: 'function' as const, function: { name: v.name, arguments: v.arguments } }));
     const u = usage ?? ZERO_USAGE;
@@ -196,29 +196,16 @@ export class AiService {
     try {
       out = await resolved.provider.embed({ model: resolved.upstreamModel, input, ...(dimensions === undefined ? {} : { dimensions }) }, signal);
     } catch (err) {
-      this.recordEmbed(tenant, call, resolved, res, ZERO_USAGE, 'error');
+      await this.record(tenant, call, 'embeddings', resolved, res, ZERO_USAGE, 'error', 0);
       throw err;
     }
-    const costUsd = this.recordEmbed(tenant, call, resolved, res, out.usage, 'ok');
+    const costUsd = await this.record(tenant, call, 'embeddings', resolved, res, out.usage, 'ok', 0);
     return { ...out, model: resolved.id, costUsd };
-  }
-
-  private recordEmbed(tenant: TenantContext, call: ModelCall, resolved: ResolvedModel, res: Reservation, usage: Usage, status: 'ok' | 'error'): number {
-    const tsMs = this.now();
-    const rate = this.rateOf(resolved.id);
-    const gate = this.gateOf(tenant);
-    try {
-      const { costUsd } = appendLedger(tenant.stateDb(), { tsMs, requestId: call.requestId, sessionId: null, kind: 'embeddings', model: resolved.id, status, usage, toolCalls: 0, rate });
-      gate.settle(res, totalTokens(usage), costUsd, tsMs);
-      return costUsd;
-    } catch (err) {
-      gate.release(res);
-      throw err;
-    }
   }
 
   async close(): Promise<void> {
     this.lanes.abortAll();
+    this.ledger.flush();
     await this.registry.close();
   }
 }

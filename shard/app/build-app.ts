@@ -8,6 +8,7 @@ import { registerHealthRoutes } from '../http/health-routes.ts';
 import { registerRpcRoutes } from '../http/rpc-routes.ts';
 import { attachWsTransport } from '../http/ws-transport.ts';
 import { AppError } from '../../router/errors/app-error.ts';
+import { registerMoveRoutes } from '../moves/move-routes.ts';
 import { registerAiRoutes } from '../ai/register-ai-routes.ts';
 import { registerBackupRoutes } from '../snapshot/backup-routes.ts';
 
@@ -51,6 +52,10 @@ export function buildApp(svc: ShardServices): AppHandle {
       throw new AppError('SHARD_DRAINING', { headers: { 'retry-after': '1', connection: 'close' } });
     }
   });
+  // An operation is acknowledged only once its audit record is on disk (group-committed).
+  app.addHook('onSend', async () => {
+    await svc.audit.flushed();
+  });
   app.addHook('onResponse', async (req, reply) => {
     req.tenantRelease?.();
     const route = req.routeOptions.url ?? 'unmatched';
@@ -69,6 +74,7 @@ export function buildApp(svc: ShardServices): AppHandle {
   // Feature routes (one line each):
   registerAiRoutes(app, svc);
   registerBackupRoutes(app, svc);
+  registerMoveRoutes(app, svc);
 
   return {
     app,

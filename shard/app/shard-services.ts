@@ -24,7 +24,7 @@ export interface ShardServices {
   readonly rpcMethods: ReadonlyMap<string, RpcMethod>;
   readonly now: () => Date;
   /** Closes databases and the audit log (after the HTTP server has drained). */
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface ServiceOptions {
@@ -71,9 +71,9 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     metrics,
     rpcMethods: methods,
     now,
-    close() {
+    async close() {
       databases.closeAll();
-      audit.close();
+      await audit.close();
     },
   };
 }

@@ -5,6 +5,28 @@ import { createLogger } from '../observability/logger.ts';
 import { buildApp } from './build-app.ts';
 import { createShardServices, type ServiceOptions, type ShardServices } from './shard-services.ts';
 import type { FastifyInstance } from 'fastify';
+import { manifestStore, openBlobStore } from '../../router/index.ts';
+import { tenantsToFence } from '../moves/epoch-fencing.ts';
+
+/** With a fleet blob store, tombstone every tenant whose manifest epoch has moved on elsewhere. */
+async function fenceAtStartup(svc: ShardServices): Promise<void> {
+  if (svc.config.blob === undefined) return;
+  const blob = openBlobStore(svc.config.blob);
+  try {
+    const current = await manifestStore(blob).read();
+    if (current === null) return;
+    const records = svc.store.list(undefined, Number.MAX_SAFE_INTEGER).records;
+    for (const d of tenantsToFence(svc.config.id, records, current.manifest)) {
+      svc.log.warn({ tenantId: d.tenantId, owner: d.owner, epoch: d.epoch }, 'fencing: the manifest says this tenant moved on; tombstoning it');
+      await svc.store.markMoved(d.tenantId, d.owner, d.epoch, { type: 'system' });
+    }
+  } catch (err) {
+    // Unreachable or invalid manifest: serve what we have (the router's 421 path still protects moves).
+    svc.log.warn({ err }, 'fencing: could not read the fleet manifest at start-up');
+  } finally {
+    await blob.close();
+  }
+}
 
 export interface RunningShard {
   readonly url: string;
@@ -18,11 +40,17 @@ export interface RunningShard {
 export async function startShard(config: ShardConfig, opts: Partial<ServiceOptions> & { log?: pino.Logger } = {}): Promise<RunningShard> {
   const log = opts.log ?? createLogger({ level: config.logLevel, base: { shardId: config.id } });
   const services = createShardServices(config, { ...opts, log });
+  try {
+    await fenceAtStartup(services);
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
   const { app, startDraining, routes } = buildApp(services);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
-    services.close();
+    await services.close();
     throw err;
   }
   const addr = app.server.address();
@@ -43,7 +71,7 @@ export async function startShard(config: ShardConfig, opts: Partial<ServiceOptio
           await app.close();
         } finally {
           clearTimeout(deadline);
-          services.close();
+          await services.close();
         }
       })();
       return closing;

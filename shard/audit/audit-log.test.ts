@@ -8,26 +8,26 @@ import { AuditLog } from './audit-log.ts';
 import { verifyAuditText } from './audit-verify.ts';
 import { tempDir } from '../../test/helpers/shard-fixture.ts';
 
-function writeLog(dir: string, n: number): { path: string; lines: string[] } {
+async function writeLog(dir: string, n: number): Promise<{ path: string; lines: string[] }> {
   const path = join(dir, 'audit.log');
   const log = new AuditLog({ path });
   for (let i = 0; i < n; i++) {
     log.append({ tenant: `t${i % 3}`, actor: { type: 'admin', keyId: 'abcd1234' }, action: 'tenant.create', target: `t${i}`, outcome: 'ok', details: { i } });
   }
-  log.close();
+  await log.close();
   return { path, lines: readFileSync(path, 'utf8').trimEnd().split('\n') };
 }
 
-test('an untouched log verifies', (t) => {
-  const { path } = writeLog(tempDir(t), 10);
+test('an untouched log verifies', async (t) => {
+  const { path } = await writeLog(tempDir(t), 10);
   const res = verifyAuditText(readFileSync(path, 'utf8'));
   assert.equal(res.ok, true);
   assert.equal(res.records, 10);
   assert.equal(res.tornTail, false);
 });
 
-test('edit, deletion, insertion and reorder are each reported at the first broken record', (t) => {
-  const { lines } = writeLog(tempDir(t), 10);
+test('edit, deletion, insertion and reorder are each reported at the first broken record', async (t) => {
+  const { lines } = await writeLog(tempDir(t), 10);
   const edited = [...lines];
   edited[4] = (edited[4] as string).replace('"t4"', '"tX"');
   const r1 = verifyAuditText(`${edited.join('\n')}\n`);
@@ -62,9 +62,9 @@ test('edit, deletion, insertion and reorder are each reported at the first broke
   assert.equal(verifyAuditText(`${forged.join('\n')}\n`).ok, false);
 });
 
-test('a torn last line is tolerated by the verifier and cut by the writer on restart', (t) => {
+test('a torn last line is tolerated by the verifier and cut by the writer on restart', async (t) => {
   const dir = tempDir(t);
-  const { path } = writeLog(dir, 5);
+  const { path } = await writeLog(dir, 5);
   appendFileSync(path, '{"v":1,"seq":6,"ts":"2026-');
   const res = verifyAuditText(readFileSync(path, 'utf8'));
   assert.equal(res.ok, true);
@@ -74,7 +74,7 @@ test('a torn last line is tolerated by the verifier and cut by the writer on res
   let cut = 0;
   const log = new AuditLog({ path, onTornTail: (b) => (cut = b) });
   log.append({ tenant: null, actor: { type: 'system' }, action: 'shard.start', outcome: 'ok' });
-  log.close();
+  await log.close();
   assert.ok(cut > 0);
   const after = verifyAuditText(readFileSync(path, 'utf8'));
   assert.equal(after.ok, true);
@@ -82,8 +82,8 @@ test('a torn last line is tolerated by the verifier and cut by the writer on res
   assert.equal(after.tornTail, false);
 });
 
-test('a garbage line in the middle is reported, not tolerated', (t) => {
-  const { path, lines } = writeLog(tempDir(t), 4);
+test('a garbage line in the middle is reported, not tolerated', async (t) => {
+  const { path, lines } = await writeLog(tempDir(t), 4);
   writeFileSync(path, `${[lines[0], 'not json', ...lines.slice(1)].join('\n')}\n`);
   const res = verifyAuditText(readFileSync(path, 'utf8'));
   assert.equal(res.ok, false);
@@ -91,9 +91,9 @@ test('a garbage line in the middle is reported, not tolerated', (t) => {
   assert.equal(res.firstBroken?.problem, 'unparseable');
 });
 
-test('openclawmu audit verify exits 0 on a good log and 3 naming the line on a broken one', (t) => {
+test('openclawmu audit verify exits 0 on a good log and 3 naming the line on a broken one', async (t) => {
   const dir = tempDir(t);
-  const { path, lines } = writeLog(dir, 6);
+  const { path, lines } = await writeLog(dir, 6);
   const bin = new URL('../../ops/bin/openclawmu.mjs', import.meta.url).pathname;
   const good = spawnSync(process.execPath, [bin, 'audit', 'verify', path], { encoding: 'utf8' });
   assert.equal(good.status, 0, good.stderr);

@@ -1,5 +1,8 @@
 // The shard's append-only, hash-chained audit log (<data>/audit.log). It outlives deleted tenants.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
+// Records are chained synchronously (append order = chain order) and made durable in batches: one
+// write and one fsync per batch (group commit), off the event loop. The HTTP layer waits for
+// `flushed()` before answering, so an acknowledged operation's record is on disk.
+import { closeSync, existsSync, fdatasync, fsyncSync, openSync, readFileSync, ftruncateSync, write as fsWrite } from 'node:fs';
 import { GENESIS_HASH, hashRecord, type AuditInput, type AuditRecord } from './audit-record.ts';
 
 export interface AuditLogOptions {
@@ -7,6 +10,8 @@ export interface AuditLogOptions {
   now?: () => Date;
   /** Called when start-up found and cut a torn final line (a crash mid-append). */
   onTornTail?: (bytes: number) => void;
+  /** Called when a batch could not be written (the shard should stop acknowledging). */
+  onError?: (err: unknown) => void;
 }
 
 export class AuditLog {
@@ -15,10 +20,15 @@ export class AuditLog {
   private seq: number;
   private prev: string;
   private readonly now: () => Date;
+  private readonly onError: (err: unknown) => void;
+  private pending: Buffer[] = [];
+  private flushing: Promise<void> | null = null;
+  private failure: unknown = null;
 
   constructor(opts: AuditLogOptions) {
     this.path = opts.path;
     this.now = opts.now ?? (() => new Date());
+    this.onError = opts.onError ?? (() => {});
     const { seq, prev, goodBytes, totalBytes } = existsSync(opts.path) ? scanTail(opts.path) : { seq: 0, prev: GENESIS_HASH, goodBytes: 0, totalBytes: 0 };
     this.fd = openSync(opts.path, 'a', 0o600);
     if (goodBytes < totalBytes) {
@@ -31,35 +41,72 @@ export class AuditLog {
     this.prev = prev;
   }
 
-  /** Appends one record and fsyncs it; returns it. Synchronous, so records never interleave. */
+  /** Chains one record now and queues it for the next durable batch; returns it. */
   append(input: AuditInput): AuditRecord {
     const base: Omit<AuditRecord, 'hash'> = { v: 1, seq: this.seq + 1, ts: this.now().toISOString(), ...input, prev: this.prev };
     const rec: AuditRecord = { ...base, hash: hashRecord(base) };
-    const line = Buffer.from(`${JSON.stringify(rec)}\n`, 'utf8');
-    let off = 0;
-    while (off < line.length) off += writeSync(this.fd, line, off, line.length - off);
-    fsyncSync(this.fd);
+    this.pending.push(Buffer.from(`${JSON.stringify(rec)}\n`, 'utf8'));
     this.seq = rec.seq;
     this.prev = rec.hash;
+    this.kick();
     return rec;
   }
 
-  close(): void {
-    if (this.fd >= 0) {
+  /** Resolves when every record appended so far is on disk (rejects if writing failed). */
+  async flushed(): Promise<void> {
+    while (this.flushing !== null || this.pending.length > 0) {
+      if (this.failure !== null) throw this.failure;
+      this.kick();
+      await this.flushing;
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private kick(): void {
+    if (this.flushing !== null || this.pending.length === 0 || this.fd < 0) return;
+    const batch = Buffer.concat(this.pending.splice(0));
+    const fd = this.fd;
+    this.flushing = new Promise<void>((resolve) => {
+      // write + fsync on the thread pool via fs callbacks (one batch at a time keeps the order).
+      writeAll(fd, batch, (err) => {
+        if (err !== null) {
+          this.failure = err;
+          this.onError(err);
+        }
+        this.flushing = null;
+        resolve();
+        this.kick();
+      });
+    });
+  }
+
+  /** Makes everything appended durable, then closes the file. */
+  async close(): Promise<void> {
+    if (this.fd < 0) return;
+    try {
+      await this.flushed();
+    } finally {
       closeSync(this.fd);
       this.fd = -1;
     }
   }
 }
 
+function writeAll(fd: number, buf: Buffer, done: (err: Error | null) => void, off = 0): void {
+  fsWrite(fd, buf, off, buf.length - off, null, (err, n) => {
+    if (err !== null) return done(err);
+    if (off + n < buf.length) return writeAll(fd, buf, done, off + n);
+    fdatasync(fd, (e) => done(e ?? null));
+  });
+}
+
 /** Finds the last complete record: its seq and hash, and where the good bytes end. */
 function scanTail(path: string): { seq: number; prev: string; goodBytes: number; totalBytes: number } {
   const buf = readFileSync(path);
-  let end = buf.length;
   // Everything after the last newline is a torn line.
   const lastNl = buf.lastIndexOf(0x0a);
   const goodBytes = lastNl + 1;
-  end = lastNl;
+  const end = lastNl;
   if (end <= 0) return { seq: 0, prev: GENESIS_HASH, goodBytes, totalBytes: buf.length };
   const start = buf.lastIndexOf(0x0a, end - 1) + 1;
   const line = buf.subarray(start, end).toString('utf8');

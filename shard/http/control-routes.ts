@@ -51,7 +51,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     if (!isTenantId(body.id)) throw new AppError('SHARD_TENANT_ID_INVALID', { details: { rule: TENANT_ID_RULE, id: String(body.id).slice(0, 64) } });
     const st = svc.ownership.get(body.id);
     if (st?.kind === 'frozen') svc.ownership.refuseIfNotOwned(st);
-    const { record, token } = svc.store.create(body, actor, String(req.id));
+    const { record, token } = await svc.store.create(body, actor, String(req.id));
     req.log.info({ tenantId: record.id, keyId: record.token.keyId }, 'tenant created');
     return reply.code(201).send({ ...viewOf(record, svc.config.id), token });
   });
@@ -76,7 +76,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     const id = idParam(req);
     gate(svc, id);
     const body = parseBody(PatchBody, req.body);
-    return viewOf(svc.store.update(id, body, actor, String(req.id)), svc.config.id);
+    return viewOf(await svc.store.update(id, body, actor, String(req.id)), svc.config.id);
   });
 
   app.delete('/v1/tenants/:id', async (req) => {
@@ -86,7 +86,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     if ((req.query as { confirm?: string }).confirm !== 'true') throw new AppError('CONFIRM_REQUIRED', { details: { hint: 'DELETE /v1/tenants/:id?confirm=true' } });
     svc.store.require(id);
     closeTenantSockets(app, id, 'tenant deleted');
-    svc.store.delete(id, actor, String(req.id));
+    await svc.store.delete(id, actor, String(req.id));
     return { id, deleted: true };
   });
 
@@ -95,7 +95,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     const id = idParam(req);
     gate(svc, id);
     const body = parseBody(RotateBody, req.body);
-    const { token, record } = svc.store.rotate(id, body.graceSeconds ?? 0, actor, String(req.id));
+    const { token, record } = await svc.store.rotate(id, body.graceSeconds ?? 0, actor, String(req.id));
     return { id, token, tokenKeyId: record.token.keyId, graceUntil: record.previousToken?.notAfter ?? null };
   });
 
@@ -105,12 +105,12 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     const actor = adminActor(svc, req);
     const id = idParam(req);
     gate(svc, id);
-    const rec = svc.store.setState(id, 'frozen', actor);
+    const rec = await svc.store.setState(id, 'frozen', actor);
     closeTenantSockets(app, id, 'tenant frozen for a move');
     const drained = await svc.ownership.drain(id, svc.config.limits.drainTimeoutMs);
     if (!drained) {
       // Could not drain in time: thaw so the tenant keeps working, and say so.
-      svc.store.setState(id, 'owned', actor);
+      await svc.store.setState(id, 'owned', actor);
       throw new AppError('SHARD_TENANT_BUSY', { message: 'In-flight requests did not drain in time; the tenant was thawed.', details: { inflight: svc.ownership.inflight(id) } });
     }
     svc.databases.close(id);
@@ -121,7 +121,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     const actor = adminActor(svc, req);
     const id = idParam(req);
     gate(svc, id);
-    const rec = svc.store.setState(id, 'owned', actor);
+    const rec = await svc.store.setState(id, 'owned', actor);
     return { id, epoch: rec.epoch, state: 'owned' };
   });
 
@@ -133,7 +133,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     const rec = svc.store.get(id);
     if (rec !== undefined && rec.state !== 'frozen') throw new AppError('SHARD_TENANT_BUSY', { message: 'Freeze the tenant before marking it moved.' });
     closeTenantSockets(app, id, 'tenant moved');
-    const tomb = svc.store.markMoved(id, body.owner, body.epoch, actor);
+    const tomb = await svc.store.markMoved(id, body.owner, body.epoch, actor);
     return { id, state: 'moved', owner: tomb.owner, epoch: tomb.epoch };
   });
 

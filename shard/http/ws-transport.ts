@@ -93,6 +93,7 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
               context: () => ({ tenant, signal: abort.signal, notify }),
               onCall: (method, outcome) => svc.metrics.rpcCalls.inc({ method: method ?? 'invalid', outcome }),
             });
+            await svc.audit.flushed();
             if (out !== null && ws.readyState === ws.OPEN) ws.send(out);
           } finally {
             rel?.();

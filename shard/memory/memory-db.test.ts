@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../../router/errors/app-error.ts';
-import { openMemoryDb } from './memory-db.ts';
+import { ensureMemorySchema, openMemoryDb } from './memory-db.ts';
 import { MEMORY_MIGRATIONS, MEMORY_SCHEMA_VERSION } from './memory-migrations.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -73,4 +73,15 @@ void test('the FTS5 index follows chunk inserts, updates and deletes', (t) => {
   db.prepare("DELETE FROM documents WHERE id = 'd'").run();
   assert.equal(hits('lions'), 0, 'cascade from the document removes the chunk and its FTS row');
   assert.equal((db.prepare("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')").run().changes >= 0), true);
+});
+
+void test('a handle opened by another opener (plain SQLite) is made usable once: sqlite-vec + migrations', (t) => {
+  const path = join(tempDir(t), 'memory.db');
+  const db = new Database(path);
+  t.after(() => db.close());
+  assert.throws(() => db.prepare('SELECT vec_version()').get());
+  ensureMemorySchema(db);
+  ensureMemorySchema(db);
+  assert.match((db.prepare('SELECT vec_version() AS v').get() as { v: string }).v, /^v0\.1\./);
+  assert.equal(db.pragma('user_version', { simple: true }), MEMORY_SCHEMA_VERSION);
 });

@@ -10,6 +10,27 @@ export function loadVectorExtension(db: Database.Database): void {
   sqliteVec.load(db);
 }
 
+const prepared = new WeakSet<Database.Database>();
+
+/**
+ * Makes any open handle on a memory.db usable by this module: loads sqlite-vec (once per
+ * connection) and applies pending migrations. Lets memory work whatever opener the shard wired.
+ */
+export function ensureMemorySchema(db: Database.Database): void {
+  if (prepared.has(db)) return;
+  let loaded = true;
+  try {
+    db.prepare('SELECT vec_version()').get();
+  } catch {
+    loaded = false;
+  }
+  if (!loaded) loadVectorExtension(db);
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MEMORY_SCHEMA_VERSION) throw new AppError('MEMORY_SCHEMA_TOO_NEW', { details: { version, supported: MEMORY_SCHEMA_VERSION } });
+  migrate(db, MEMORY_MIGRATIONS);
+  prepared.add(db);
+}
+
 /**
  * Opens (creating if needed) the memory database at `path`. This is the opener the shard's
  * TenantDatabases takes as `openMemoryDb`. Refuses a file written by a newer schema.
@@ -21,12 +42,7 @@ export function openMemoryDb(path: string): Database.Database {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    loadVectorExtension(db);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > MEMORY_SCHEMA_VERSION) {
-      throw new AppError('MEMORY_SCHEMA_TOO_NEW', { details: { version, supported: MEMORY_SCHEMA_VERSION } });
-    }
-    migrate(db, MEMORY_MIGRATIONS);
+    ensureMemorySchema(db);
   } catch (err) {
     db.close();
     if (err instanceof AppError) throw err;

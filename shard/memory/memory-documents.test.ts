@@ -123,3 +123,14 @@ void test('an unavailable embedder refuses the write before anything is stored',
   await assert.rejects(addDocument(db, { text: 'alpha beta' }, { embedder: down, quantization: 'none', now: 1 }), isCode('MEMORY_EMBEDDER_UNAVAILABLE'));
   assert.deepEqual(counts(db), { documents: 0, chunks: 0, fts: 0, vectors: 0 });
 });
+
+void test('concurrent adds of one id are serialised: the last one wins, nothing fails', async (t) => {
+  const { db } = openTempDb(t);
+  const mem = memoryOver(db);
+  const texts = Array.from({ length: 8 }, (_, i) => `Version ${i} of the shared note.\n\nParagraph ${i}.`);
+  const results = await Promise.all(texts.map((text) => mem.add({ id: 'shared', text })));
+  assert.equal(results.filter((r) => r.created).length, 1);
+  assert.equal(mem.get('shared').text, texts.at(-1));
+  assert.deepEqual(counts(db).documents, 1);
+  assert.equal((db.prepare("SELECT count(*) AS n FROM chunks WHERE doc_id = 'shared'").get() as { n: number }).n, 1);
+});

@@ -138,7 +138,27 @@ interface ChunkRow {
  * re-embedded and rewritten; every write happens in one transaction, so a failure leaves the
  * previous state whole.
  */
-export async function addDocument(db: Database.Database, input: DocumentInput, opts: WriteOptions): Promise<AddResult> {
+export function addDocument(db: Database.Database, input: DocumentInput, opts: WriteOptions): Promise<AddResult> {
+  // Writes to one database run one at a time: each plans against the state the previous one left
+  // (two concurrent adds of one id would otherwise both plan an insert).
+  const prev = writeQueue.get(db) ?? Promise.resolve();
+  const run = prev.then(
+    () => addDocumentNow(db, input, opts),
+    () => addDocumentNow(db, input, opts),
+  );
+  writeQueue.set(
+    db,
+    run.then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  return run;
+}
+
+const writeQueue = new WeakMap<Database.Database, Promise<void>>();
+
+async function addDocumentNow(db: Database.Database, input: DocumentInput, opts: WriteOptions): Promise<AddResult> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const doc = validateDocument(input, limits);
   const texts = chunkText(doc.text, limits.chunk);

@@ -4,9 +4,11 @@ import { AppError } from '../../router/errors/app-error.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
 import { createEmbedderResolver, type EmbedderDeps, type EmbedderResolver } from './embedder-registry.ts';
 import type { Embedder } from './embedder.ts';
+import { ensureMemorySchema } from './memory-db.ts';
 import { addDocument, DEFAULT_LIMITS, deleteDocument, getDocument, listDocuments, type AddResult, type DocumentInput, type MemoryLimits } from './memory-documents.ts';
 import { ensureIndex, indexStatus, type IndexStatus } from './memory-indexer.ts';
 import { searchMemory, type SearchOutcome } from './memory-search.ts';
+import { findIndex } from './vector-index.ts';
 import { memorySettings, type MemorySettings } from './memory-settings.ts';
 
 export interface MemoryDeps extends EmbedderDeps {
@@ -103,8 +105,8 @@ export class TenantMemory {
 
   /** Makes sure the configured index exists or is being built; a failing embedder leaves search keyword-only. */
   private async kick(): Promise<void> {
-    const st = this.status();
-    if (st.state === 'ready' && st.done === st.total) return;
+    // Cheap check first: this runs before every search.
+    if (findIndex(this.db, this.embedder.kind, this.embedder.model, this.settings.quantization)?.state === 'ready') return;
     try {
       await ensureIndex(this.db, this.embedder, this.settings.quantization, { now: this.env.now });
     } catch (err) {
@@ -117,5 +119,7 @@ export class TenantMemory {
 export function tenantMemory(tenant: TenantContext, env: MemoryEnv): TenantMemory {
   const settings = memorySettings(tenant.config());
   if (!settings.enabled) throw new AppError('MEMORY_DISABLED');
-  return new TenantMemory(tenant.memoryDb(), settings, env);
+  const db = tenant.memoryDb();
+  ensureMemorySchema(db);
+  return new TenantMemory(db, settings, env);
 }

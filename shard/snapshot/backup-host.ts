@@ -54,15 +54,42 @@ export function backupHostOf(store: TenantStore): BackupHost {
   return host;
 }
 
+export interface BackupHostOptions {
+  /** Least time between two backups a tenant starts itself (tenants.backup); admins are not limited. */
+  readonly tenantBackupIntervalMs?: number;
+}
+
 export class BackupHost {
   readonly #svc: ShardServices;
   readonly #blob: BlobStore | null;
   readonly #busy = new Set<string>();
+  readonly #tenantIntervalMs: number;
+  readonly #lastTenantBackup = new Map<string, number>();
 
-  constructor(svc: ShardServices, blob: BlobStore | null) {
+  constructor(svc: ShardServices, blob: BlobStore | null, opts: BackupHostOptions = {}) {
     this.#svc = svc;
     this.#blob = blob;
+    this.#tenantIntervalMs = opts.tenantBackupIntervalMs ?? 60_000;
     hostsByStore.set(svc.store, this);
+  }
+
+  /**
+   * A backup the tenant asked for itself: at most one per interval, so a tenant cannot fill the
+   * fleet's bucket. Refused with QUOTA_REQUESTS_MINUTE and the seconds to wait.
+   */
+  async tenantBackup(id: string, caller: Caller): Promise<SnapshotResult> {
+    const now = this.#svc.now().getTime();
+    const prev = this.#lastTenantBackup.get(id);
+    if (prev !== undefined && now - prev < this.#tenantIntervalMs) {
+      const retryAfter = Math.ceil((this.#tenantIntervalMs - (now - prev)) / 1000);
+      throw new AppError('QUOTA_REQUESTS_MINUTE', {
+        message: 'A tenant may start one backup per interval.',
+        details: { limit: 'tenantBackupInterval', retryAfterSeconds: retryAfter },
+        headers: { 'retry-after': String(retryAfter) },
+      });
+    }
+    this.#lastTenantBackup.set(id, now);
+    return this.backup(id, caller);
   }
 
   /** Opens the blob store named by the shard config (`--blob`), if any. */
@@ -171,7 +198,13 @@ export class BackupHost {
    * Restores a snapshot: stage and verify everything first, then (frozen and drained if it replaces a
    * live tenant) rename it into place and adopt it. Restoring under a new id mints a new token.
    */
-  async restore(req: RestoreRequest, caller: Caller, onProgress?: (p: RestoreProgress) => void): Promise<RestoreResult> {
+  async restore(
+    req: RestoreRequest,
+    caller: Caller,
+    onProgress?: (p: RestoreProgress) => void,
+    /** Called once a live tenant is about to be replaced (the routes close its WebSockets). */
+    onReplace?: (id: string) => void,
+  ): Promise<RestoreResult> {
     const ref = parseSnapshotKey(req.from);
     const target = req.as ?? ref.tenantId;
     if (!isTenantId(target)) throw new AppError('SHARD_TENANT_ID_INVALID');
@@ -191,10 +224,11 @@ export class BackupHost {
         }
         if (live !== undefined) {
           // Stop the live tenant before its directory is swapped: no request, no open database.
-          svc.store.setState(target, 'frozen', caller.actor);
+          await svc.store.setState(target, 'frozen', caller.actor);
+          onReplace?.(target);
           const drained = await svc.ownership.drain(target, svc.config.limits.drainTimeoutMs);
           if (!drained) {
-            svc.store.setState(target, 'owned', caller.actor);
+            await svc.store.setState(target, 'owned', caller.actor);
             throw new AppError('SHARD_TENANT_BUSY', { message: 'In-flight requests did not drain in time; nothing was restored.' });
           }
           svc.databases.close(target);
@@ -202,15 +236,17 @@ export class BackupHost {
         try {
           await commitStaged(staged, svc.store.dirOf(target), { force });
         } catch (err) {
-          if (live !== undefined) svc.store.setState(target, 'owned', caller.actor);
+          if (live !== undefined) await svc.store.setState(target, 'owned', caller.actor);
           throw err;
         }
       } catch (err) {
         await staged.discard();
         throw err;
       }
-      const rec = svc.store.adopt(target, undefined, caller.actor, 'tenant.restore');
-      const token = target !== staged.manifest.tenant ? svc.store.reissueToken(target) : undefined;
+      // An epoch never goes backwards on this shard: fencing of moves relies on it.
+      const epoch = live === undefined ? undefined : Math.max(live.epoch, staged.manifest.epoch);
+      const rec = await svc.store.adopt(target, epoch, caller.actor, 'tenant.restore');
+      const token = target !== staged.manifest.tenant ? await svc.store.reissueToken(target) : undefined;
       svc.audit.append({
         tenant: target,
         actor: caller.actor,

@@ -8,10 +8,10 @@ export function backupMethods(store: () => TenantStore): RpcMethod[] {
   return [
     defineMethod({
       name: 'tenants.backup',
-      summary: 'Takes a snapshot of this tenant into the fleet blob store; returns its key, size and sha256.',
+      summary: 'Takes a snapshot of this tenant into the fleet blob store (one per minute); returns its key, size and sha256.',
       params: z.object({}).strict(),
       handler: async (ctx) => {
-        const res = await backupHostOf(store()).backup(ctx.tenant.id, { actor: ctx.tenant.actor, requestId: ctx.tenant.requestId });
+        const res = await backupHostOf(store()).tenantBackup(ctx.tenant.id, { actor: ctx.tenant.actor, requestId: ctx.tenant.requestId });
         return { id: res.id, key: res.key, bytes: res.bytes, sha256: res.sha256, files: res.files, createdAt: res.createdAt, epoch: res.epoch };
       },
     }),

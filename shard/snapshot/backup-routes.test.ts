@@ -86,6 +86,8 @@ void test('backup, list, restore under a new id with a new token, restore over t
   // The tenant itself, over JSON-RPC.
   const self = await h.rpc(token, 'tenants.backup');
   assert.equal(self.error, undefined, JSON.stringify(self.error));
+  const again = await h.rpc(token, 'tenants.backup');
+  assert.equal(again.error?.data?.code, 'QUOTA_REQUESTS_MINUTE', 'a tenant may start one backup per minute');
   const listed = await h.rpc(token, 'tenants.backups.list');
   assert.equal((listed.result?.backups as unknown[]).length, 2);
   const adminList = await h.admin('GET', '/v1/tenants/acme/backups');

@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { AppError, TENANT_ID_RULE, isTenantId, toAppError } from '../../router/index.ts';
 import type { ShardServices } from '../app/shard-services.ts';
-import { adminActor, parseBody } from '../http/control-routes.ts';
+import { adminActor, closeTenantSockets, parseBody } from '../http/control-routes.ts';
 import { BackupHost } from './backup-host.ts';
 
 const RestoreBody = z
@@ -42,17 +42,28 @@ async function respond<T>(
   if (!wantsStream) return reply.code(status).send(await work(() => undefined));
   const out = new PassThrough();
   let last = 0;
+  let lastLine = '';
   let lastPhase = '';
   const progress = (p: Progress): void => {
     const now = Date.now();
     if (p.phase === lastPhase && now - last < 250) return;
     last = now;
     lastPhase = p.phase;
-    out.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
+    lastLine = `${JSON.stringify({ event: 'progress', ...p })}\n`;
+    out.write(lastLine);
   };
+  // A long silent step (a big database copy) must not look like a dead connection to a client or proxy.
+  const heartbeat = setInterval(() => {
+    if (Date.now() - last >= 10_000) out.write(lastLine === '' ? `${JSON.stringify({ event: 'progress', phase: 'start', bytes: 0 })}\n` : lastLine);
+  }, 10_000);
+  heartbeat.unref();
   work(progress).then(
-    (result) => out.end(`${JSON.stringify({ event: 'done', status, result })}\n`),
+    (result) => {
+      clearInterval(heartbeat);
+      out.end(`${JSON.stringify({ event: 'done', status, result })}\n`);
+    },
     (err: unknown) => {
+      clearInterval(heartbeat);
       const e = toAppError(err);
       if (e.code === 'INTERNAL') req.log.error({ err }, 'backup/restore failed');
       out.end(`${JSON.stringify({ event: 'error', status: e.status, error: e.toJSON() })}\n`);
@@ -88,6 +99,8 @@ export function registerBackupRoutes(app: FastifyInstance, svc: ShardServices): 
     const actor = adminActor(svc, req);
     const body = parseBody(RestoreBody, req.body);
     const request = { from: body.from, ...(body.as === undefined ? {} : { as: body.as }), ...(body.force === undefined ? {} : { force: body.force }) };
-    return respond(req, reply, 201, (progress) => host.restore(request, { actor, requestId: String(req.id) }, progress));
+    return respond(req, reply, 201, (progress) =>
+      host.restore(request, { actor, requestId: String(req.id) }, progress, (id) => closeTenantSockets(app, id, 'tenant replaced by a restore')),
+    );
   });
 }

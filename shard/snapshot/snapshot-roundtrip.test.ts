@@ -12,6 +12,8 @@ import { stageRestore } from './snapshot-restore.ts';
 import { commitStaged } from './commit-staged.ts';
 import { parseSnapshotManifest } from './snapshot-manifest.ts';
 import { listTree, sha256File } from './tenant-tree.ts';
+import { startS3rver } from '../../router/blob/s3-test-servers.ts';
+import { randomBytes } from 'node:crypto';
 
 interface Fixture {
   root: string;
@@ -136,4 +138,20 @@ void test('restoring a missing snapshot answers SNAPSHOT_NOT_FOUND', async (t) =
     stageRestore({ store: f.store, key: 'not/a/key', stagingRoot: join(f.root, 'st') }),
     (e: unknown) => isAppError(e) && e.code === 'SNAPSHOT_NOT_FOUND',
   );
+});
+
+void test('through an S3 server (s3rver): a multipart snapshot upload and a verified download restore the tenant', async (t) => {
+  const f = fixture(t);
+  const big = randomBytes(12 * 1024 * 1024); // incompressible: two multipart parts
+  writeFileSync(join(f.tenantDir, 'sandbox', 'big.bin'), big);
+  const server = await startS3rver();
+  t.after(() => server.close());
+  await server.createBucket('snaps');
+  const store = openBlobStore(`s3://snaps/fleet-a?endpoint=${encodeURIComponent(server.endpoint)}`, { credentials: server.credentials });
+  t.after(() => store.close());
+  const snap = await writeSnapshot({ store, tenantId: 'acme', tenantDir: f.tenantDir, epoch: 2, scratchDir: join(f.root, 's') });
+  assert.ok(snap.bytes > big.length);
+  const staged = await stageRestore({ store, key: snap.key, stagingRoot: join(f.dataDir, 'staging') });
+  await commitStaged(staged, join(f.dataDir, 'tenants', 'acme-s3'));
+  assert.ok(readFileSync(join(f.dataDir, 'tenants', 'acme-s3', 'sandbox', 'big.bin')).equals(big));
 });

@@ -4,13 +4,13 @@ import { constants as fsConstants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Transform, pipeline } from 'node:stream';
-import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import { AppError, isAppError, type BlobStore } from '../../router/index.ts';
 import { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type SnapshotManifest } from './snapshot-manifest.ts';
 import { newSnapshotId, snapshotRef } from './snapshot-keys.ts';
 import { isSqliteFile, isSqliteSidecar, listTree, sha256File } from './tenant-tree.ts';
 import { createZstdCompressStream } from './zstd-stream.ts';
+import { backupDatabase } from './sqlite-backup.ts';
 
 export interface SnapshotProgress {
   readonly phase: 'copy' | 'upload' | 'manifest';
@@ -44,18 +44,6 @@ export interface SnapshotResult {
   readonly tarBytes: number;
   readonly files: number;
   readonly createdAt: string;
-}
-
-/** Copies one SQLite database with the online backup API: a consistent image even while others write. */
-async function backupDatabase(src: string, dest: string): Promise<void> {
-  const db = new Database(src, { readonly: true, fileMustExist: true });
-  try {
-    // All remaining pages in one step after the first: a write from another connection between
-    // steps restarts the copy, and a single step cannot be interrupted.
-    await db.backup(dest, { progress: () => 1 << 30 });
-  } finally {
-    db.close();
-  }
 }
 
 /** Builds the consistent copy in `copyDir`; returns the manifest's file lists. */
@@ -125,7 +113,8 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<Snapsho
 
     // Regular files and directories only, in sorted order, no owner/mtime: the same tree gives the same tar.
     const entries = [...lists.directories.map((d) => `${d}/`), ...lists.files.map((f) => f.path)].sort();
-    const pack = tar.c({ cwd: copyDir, portable: true, follow: false, noDirRecurse: true, noMtime: true, gzip: false }, entries);
+    // Small reads keep each synchronous zstd/sha256 step short, so other tenants' requests keep flowing.
+    const pack = tar.c({ cwd: copyDir, portable: true, follow: false, noDirRecurse: true, noMtime: true, gzip: false, maxReadSize: 256 * 1024 }, entries);
     const tarTap = hashingTap();
     const zTap = hashingTap();
     let pipelineError: unknown;

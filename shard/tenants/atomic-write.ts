@@ -1,6 +1,8 @@
 // Crash-safe file replacement: write a temp file, fsync it, rename over the target, fsync the dir.
-// A kill -9 at any moment leaves either the old or the new file, never a torn one.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// A kill -9 at any moment leaves either the old or the new file, never a torn one. The async form
+// keeps fsync off the event loop (the thread pool waits for the disk, other tenants keep flowing).
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -13,25 +15,28 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
+  const fh = await open(tmp, 'wx', mode);
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    await fh.writeFile(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    await fh.sync();
   } catch (err) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
-  fsyncDir(dir);
+  await fh.close();
+  await rename(tmp, path);
+  await fsyncDirAsync(dir);
 }

@@ -1,6 +1,7 @@
 // The tenants this shard holds: their records on disk (atomic writes), tokens, ownership states,
 // tombstones, and the lifecycle operations of the control plane.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
@@ -11,7 +12,7 @@ import { DUMMY_DIGEST, digestEquals, keyIdOf, sha256Hex } from '../auth/token-ha
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
 import type { Ownership } from '../ownership/ownership.ts';
-import { fsyncDir, writeFileAtomic } from './atomic-write.ts';
+import { fsyncDirAsync, writeFileAtomic } from './atomic-write.ts';
 import type { TenantDatabases } from './tenant-databases.ts';
 import { tenantDir, tenantsRoot } from './tenant-paths.ts';
 import { type Quota, type QuotaPatch, type TenantRecord, TenantRecordSchema } from './tenant-record.ts';
@@ -40,6 +41,8 @@ export class TenantStore {
   private readonly records = new Map<string, TenantRecord>();
   private readonly tombstones = new Map<string, Tombstone>();
   private readonly overlays = new Map<string, Record<string, unknown>>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly creating = new Set<string>();
   private readonly deps: TenantStoreDeps;
   private readonly now: () => Date;
   readonly root: string;
@@ -85,6 +88,21 @@ export class TenantStore {
     }
   }
 
+  /**
+   * Runs `fn` alone for this tenant: writes of one tenant (record, overlay, lifecycle) never
+   * interleave, while different tenants proceed in parallel.
+   */
+  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return run;
+  }
+
   count(): number {
     return this.records.size;
   }
@@ -120,49 +138,54 @@ export class TenantStore {
 
   /**
    * Creates a tenant: builds its directory in staging, then renames it into place (atomic; a crash
-   * leaves either no tenant or a whole one). Synchronous, so concurrent creates cannot interleave.
+   * leaves either no tenant or a whole one). The id is reserved synchronously, so of concurrent
+   * creates of one id exactly one proceeds.
    */
-  create(input: { id: string; displayName?: string; quota?: Quota }, actor: AuditActor, requestId?: string): { record: TenantRecord; token: string } {
+  async create(input: { id: string; displayName?: string; quota?: Quota }, actor: AuditActor, requestId?: string): Promise<{ record: TenantRecord; token: string }> {
     const id = assertTenantId(input.id);
-    if (this.records.has(id) || existsSync(this.dirOf(id))) {
+    if (this.records.has(id) || this.creating.has(id) || existsSync(this.dirOf(id))) {
       throw new AppError('SHARD_TENANT_EXISTS', { details: { id } });
     }
-    const token = mintTenantToken(id);
-    const ts = this.now().toISOString();
-    const hash = sha256Hex(token);
-    const tomb = this.tombstones.get(id);
-    const record: TenantRecord = {
-      formatVersion: 1,
-      id,
-      displayName: input.displayName ?? id,
-      createdAt: ts,
-      updatedAt: ts,
-      disabled: false,
-      epoch: tomb === undefined ? 1 : tomb.epoch + 1,
-      state: 'owned',
-      token: { hash, keyId: keyIdOf(hash, true), createdAt: ts },
-      quota: input.quota ?? {},
-    };
-    const staging = join(this.deps.dataDir, 'staging', `${id}.${randomBytes(4).toString('hex')}`);
-    mkdirSync(staging, { mode: 0o700 });
-    for (const sub of ['channels', 'cron', 'plugins', 'sandbox']) mkdirSync(join(staging, sub));
-    writeFileAtomic(join(staging, 'tenant.json'), `${JSON.stringify(record, null, 2)}\n`);
-    writeFileAtomic(join(staging, 'config.yaml'), '{}\n');
+    this.creating.add(id);
     try {
-      renameSync(staging, this.dirOf(id));
-    } catch (err) {
-      rmSync(staging, { recursive: true, force: true });
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new AppError('SHARD_TENANT_EXISTS', { details: { id } });
+      const token = mintTenantToken(id);
+      const ts = this.now().toISOString();
+      const hash = sha256Hex(token);
+      const tomb = this.tombstones.get(id);
+      const record: TenantRecord = {
+        formatVersion: 1,
+        id,
+        displayName: input.displayName ?? id,
+        createdAt: ts,
+        updatedAt: ts,
+        disabled: false,
+        epoch: tomb === undefined ? 1 : tomb.epoch + 1,
+        state: 'owned',
+        token: { hash, keyId: keyIdOf(hash, true), createdAt: ts },
+        quota: input.quota ?? {},
+      };
+      const staging = join(this.deps.dataDir, 'staging', `${id}.${randomBytes(4).toString('hex')}`);
+      await mkdir(staging, { mode: 0o700 });
+      for (const sub of ['channels', 'cron', 'plugins', 'sandbox']) await mkdir(join(staging, sub));
+      await writeFileAtomic(join(staging, 'tenant.json'), `${JSON.stringify(record, null, 2)}\n`);
+      await writeFileAtomic(join(staging, 'config.yaml'), '{}\n');
+      try {
+        await rename(staging, this.dirOf(id));
+      } catch (err) {
+        await rm(staging, { recursive: true, force: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new AppError('SHARD_TENANT_EXISTS', { details: { id } });
+        throw err;
       }
-      throw err;
+      await fsyncDirAsync(this.root);
+      if (tomb !== undefined) await this.removeTombstone(id);
+      this.records.set(id, record);
+      this.deps.ownership.set(id, { kind: 'owned', epoch: record.epoch });
+      this.deps.audit.append({ tenant: id, actor, action: 'tenant.create', target: id, outcome: 'ok', ...(requestId === undefined ? {} : { requestId }) });
+      return { record, token };
+    } finally {
+      this.creating.delete(id);
     }
-    fsyncDir(this.root);
-    if (tomb !== undefined) this.removeTombstone(id);
-    this.records.set(id, record);
-    this.deps.ownership.set(id, { kind: 'owned', epoch: record.epoch });
-    this.deps.audit.append({ tenant: id, actor, action: 'tenant.create', target: id, outcome: 'ok', ...(requestId === undefined ? {} : { requestId }) });
-    return { record, token };
   }
 
   update(
@@ -170,7 +193,8 @@ export class TenantStore {
     patch: { displayName?: string; disabled?: boolean; quota?: QuotaPatch },
     actor: AuditActor,
     requestId?: string,
-  ): TenantRecord {
+  ): Promise<TenantRecord> {
+    return this.withLock(id, async () => {
     const rec = this.require(id);
     const quota: Record<string, unknown> = { ...rec.quota };
     if (patch.quota !== undefined) {
@@ -186,7 +210,7 @@ export class TenantStore {
       quota: quota as Quota,
       updatedAt: this.now().toISOString(),
     };
-    this.writeRecord(next);
+    await this.writeRecord(next);
     const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
     this.deps.audit.append({
       tenant: id,
@@ -198,10 +222,12 @@ export class TenantStore {
       ...(requestId === undefined ? {} : { requestId }),
     });
     return next;
+    });
   }
 
   /** New token works at once; the old one stops at once or after `graceSeconds`. */
-  rotate(id: string, graceSeconds: number, actor: AuditActor, requestId?: string): { record: TenantRecord; token: string } {
+  rotate(id: string, graceSeconds: number, actor: AuditActor, requestId?: string): Promise<{ record: TenantRecord; token: string }> {
+    return this.withLock(id, async () => {
     const rec = this.require(id);
     const token = mintTenantToken(id);
     const now = this.now();
@@ -213,7 +239,7 @@ export class TenantStore {
     };
     if (graceSeconds > 0) next.previousToken = { ...rec.token, notAfter: new Date(now.getTime() + graceSeconds * 1000).toISOString() };
     else delete next.previousToken;
-    this.writeRecord(next);
+    await this.writeRecord(next);
     this.deps.audit.append({
       tenant: id,
       actor,
@@ -224,20 +250,23 @@ export class TenantStore {
       ...(requestId === undefined ? {} : { requestId }),
     });
     return { record: next, token };
+    });
   }
 
   /** Wipes the tenant's directory (audit records stay). */
-  delete(id: string, actor: AuditActor, requestId?: string): void {
+  delete(id: string, actor: AuditActor, requestId?: string): Promise<void> {
+    return this.withLock(id, async () => {
     this.require(id);
     this.deps.databases.close(id);
     const trash = join(this.deps.dataDir, 'trash', `${id}.${randomBytes(4).toString('hex')}`);
-    renameSync(this.dirOf(id), trash);
-    fsyncDir(this.root);
+    await rename(this.dirOf(id), trash);
+    await fsyncDirAsync(this.root);
     this.records.delete(id);
     this.overlays.delete(id);
     this.deps.ownership.forget(id);
-    rmSync(trash, { recursive: true, force: true });
+    await rm(trash, { recursive: true, force: true });
     this.deps.audit.append({ tenant: id, actor, action: 'tenant.delete', target: id, outcome: 'ok', ...(requestId === undefined ? {} : { requestId }) });
+    });
   }
 
   /**
@@ -261,58 +290,69 @@ export class TenantStore {
 
   // --- ownership (used by moves) -------------------------------------------------------------
 
-  setState(id: string, state: 'owned' | 'frozen', actor: AuditActor): TenantRecord {
+  setState(id: string, state: 'owned' | 'frozen', actor: AuditActor): Promise<TenantRecord> {
+    // The gate changes at once (no new request gets in while the record is written).
+    const now = this.require(id);
+    this.deps.ownership.set(id, { kind: state, epoch: now.epoch });
+    return this.withLock(id, async () => {
     const rec = this.require(id);
     const next: TenantRecord = { ...rec, state, updatedAt: this.now().toISOString() };
-    this.writeRecord(next);
+    await this.writeRecord(next);
     this.deps.ownership.set(id, { kind: state, epoch: rec.epoch });
     this.deps.audit.append({ tenant: id, actor, action: state === 'frozen' ? 'tenant.freeze' : 'tenant.thaw', target: id, outcome: 'ok', details: { epoch: rec.epoch } });
     return next;
+    });
   }
 
   /** Records that the tenant now lives on `owner` at `epoch`: tombstone, databases closed, data set aside. */
-  markMoved(id: string, owner: string, epoch: number, actor: AuditActor): Tombstone {
+  markMoved(id: string, owner: string, epoch: number, actor: AuditActor): Promise<Tombstone> {
+    return this.withLock(id, async () => {
     const rec = this.records.get(id);
     if (rec !== undefined && epoch <= rec.epoch) {
       throw new AppError('MOVE_EPOCH_STALE', { details: { id, epoch, current: rec.epoch } });
     }
     const tomb: Tombstone = { id, owner, epoch, movedAt: this.now().toISOString() };
-    writeFileAtomic(join(this.deps.dataDir, 'tombstones', `${id}.json`), `${JSON.stringify(tomb)}\n`);
+    await writeFileAtomic(join(this.deps.dataDir, 'tombstones', `${id}.json`), `${JSON.stringify(tomb)}\n`);
     this.tombstones.set(id, tomb);
     this.deps.ownership.set(id, { kind: 'moved', owner, epoch });
     if (rec !== undefined) {
       this.deps.databases.close(id);
-      renameSync(this.dirOf(id), join(this.deps.dataDir, 'retired', `${id}.${rec.epoch}.${randomBytes(3).toString('hex')}`));
-      fsyncDir(this.root);
+      await rename(this.dirOf(id), join(this.deps.dataDir, 'retired', `${id}.${rec.epoch}.${randomBytes(3).toString('hex')}`));
+      await fsyncDirAsync(this.root);
       this.records.delete(id);
       this.overlays.delete(id);
     }
     this.deps.audit.append({ tenant: id, actor, action: 'tenant.moved', target: id, outcome: 'ok', details: { owner, epoch } });
     return tomb;
+    });
   }
 
   /** Adopts a tenant directory already renamed into place (restore or move import). */
-  adopt(id: string, epoch: number | undefined, actor: AuditActor, action: string): TenantRecord {
-    const rec = TenantRecordSchema.parse(JSON.parse(readFileSync(join(this.dirOf(id), 'tenant.json'), 'utf8')));
-    const next: TenantRecord = { ...rec, id, epoch: epoch ?? rec.epoch, state: 'owned', updatedAt: this.now().toISOString() };
-    this.writeRecord(next);
-    this.removeTombstone(id);
+  adopt(id: string, epoch: number | undefined, actor: AuditActor, action: string, state: 'owned' | 'frozen' = 'owned'): Promise<TenantRecord> {
+    return this.withLock(id, async () => {
+    const rec = TenantRecordSchema.parse(JSON.parse(await readFile(join(this.dirOf(id), 'tenant.json'), 'utf8')));
+    const next: TenantRecord = { ...rec, id, epoch: epoch ?? rec.epoch, state, updatedAt: this.now().toISOString() };
+    await this.writeRecord(next);
+    await this.removeTombstone(id);
     this.overlays.delete(id);
-    this.deps.ownership.set(id, { kind: 'owned', epoch: next.epoch });
+    this.deps.ownership.set(id, { kind: state, epoch: next.epoch });
     this.deps.audit.append({ tenant: id, actor, action, target: id, outcome: 'ok', details: { epoch: next.epoch } });
     return next;
+    });
   }
 
   /** Replaces the record of a tenant whose files were just restored, with a fresh token. */
-  reissueToken(id: string): string {
+  reissueToken(id: string): Promise<string> {
+    return this.withLock(id, async () => {
     const rec = this.require(id);
     const token = mintTenantToken(id);
     const hash = sha256Hex(token);
     const ts = this.now().toISOString();
     const next: TenantRecord = { ...rec, token: { hash, keyId: keyIdOf(hash, true), createdAt: ts }, updatedAt: ts };
     delete next.previousToken;
-    this.writeRecord(next);
+    await this.writeRecord(next);
     return token;
+    });
   }
 
   // --- overlay config -----------------------------------------------------------------------
@@ -326,19 +366,25 @@ export class TenantStore {
     return parsed;
   }
 
-  writeOverlay(id: string, overlay: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dirOf(id), 'config.yaml'), toYaml(overlay));
-    this.overlays.set(id, overlay);
+  /** Read-modify-write of the overlay under the tenant's lock (no lost update between writers). */
+  editOverlay(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.withLock(id, async () => {
+      this.require(id);
+      const next = change(this.readOverlay(id));
+      await writeFileAtomic(join(this.dirOf(id), 'config.yaml'), toYaml(next));
+      this.overlays.set(id, next);
+      return next;
+    });
   }
 
-  private writeRecord(rec: TenantRecord): void {
-    writeFileAtomic(join(this.dirOf(rec.id), 'tenant.json'), `${JSON.stringify(rec, null, 2)}\n`);
+  private async writeRecord(rec: TenantRecord): Promise<void> {
+    await writeFileAtomic(join(this.dirOf(rec.id), 'tenant.json'), `${JSON.stringify(rec, null, 2)}\n`);
     this.records.set(rec.id, rec);
   }
 
-  private removeTombstone(id: string): void {
+  private async removeTombstone(id: string): Promise<void> {
     if (!this.tombstones.has(id)) return;
-    rmSync(join(this.deps.dataDir, 'tombstones', `${id}.json`), { force: true });
+    await rm(join(this.deps.dataDir, 'tombstones', `${id}.json`), { force: true });
     this.tombstones.delete(id);
   }
 }

@@ -59,11 +59,12 @@ void test('requestsPerMinute: the 6th request in a minute is refused with Retry-
   assert.ok((rj.error?.data.details.retryAfterSeconds ?? 0) >= 1);
 });
 
-for (const limit of [
+const LIMITS: { quota: { tokensPerDay?: number; usdPerDay?: number; tokensPerMonth?: number }; code: string; admitted: number }[] = [
   { quota: { tokensPerDay: 500 }, code: 'QUOTA_TOKENS_DAY', admitted: 26 }, // 26 × 19 = 494 ≤ 500 < 513
   { quota: { usdPerDay: 0.0005 }, code: 'QUOTA_USD_DAY', admitted: 17 }, // 17 × $0.000029 ≤ $0.0005
   { quota: { tokensPerMonth: 300 }, code: 'QUOTA_TOKENS_MONTH', admitted: 15 },
-]) {
+];
+for (const limit of LIMITS) {
   void test(`${limit.code}: 50 concurrent requests stop exactly at the limit, streaming or not`, async (t) => {
     const clock = new TestClock(NOON);
     const s = await startClockedShard(t, clock);

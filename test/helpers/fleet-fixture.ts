@@ -1,34 +1,58 @@
-// An in-process fleet for router tests: N real shards (port 0) sharing one admin key, and a manifest file.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// A whole fleet in one test: shards (in-process) on a file blob store, a manifest, a router.
 import type { TestContext } from 'node:test';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { mintAdminKey } from '../../router/identity/tenant-id.ts';
-import { parseManifest, serializeManifest, type Manifest } from '../../router/manifest/manifest-schema.ts';
+import { openBlobStore } from '../../router/blob/open-blob-store.ts';
+import { manifestStore } from '../../router/manifest/manifest-store.ts';
+import { startRouter, type RunningRouter } from '../../router/node/start-router.ts';
+import { parseRouterConfig } from '../../router/node/router-config.ts';
+import { createRouterLogger } from '../../router/node/start-router.ts';
+import { sha256Hex } from '../../shard/auth/token-hash.ts';
 import { startTestShard, tempDir, type TestShard } from './shard-fixture.ts';
+import type { BlobStore } from '../../router/blob/blob-store.ts';
 
 export interface TestFleet {
-  adminKey: string;
-  shards: TestShard[];
   dir: string;
-  manifestPath: string;
-  /** Writes a manifest over the shards whose ids are given (all by default) at `version`. */
-  writeManifest(version: number, ids?: string[], overrides?: Manifest['overrides']): Manifest;
+  blobUrl: string;
+  blob: BlobStore;
+  adminKey: string;
+  shards: Map<string, TestShard>;
+  router: RunningRouter;
+  addShard(id: string): Promise<TestShard>;
+  /** Through the router with the admin key. */
+  admin(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
+  rpc(token: string, body: unknown): Promise<Response>;
 }
 
-export async function startTestFleet(t: TestContext, n: number): Promise<TestFleet> {
-  const adminKey = mintAdminKey();
-  const shards: TestShard[] = [];
-  for (let i = 1; i <= n; i++) {
-    shards.push(await startTestShard(t, { adminKey, config: { id: `s${i}`, logLevel: 'warn' } }));
-  }
+export async function startTestFleet(t: TestContext, opts: { shards: number; pollIntervalMs?: number }): Promise<TestFleet> {
   const dir = tempDir(t, 'ocmu-fleet-');
-  const manifestPath = join(dir, 'manifest.json');
-  const writeManifest = (version: number, ids?: string[], overrides: Manifest['overrides'] = {}): Manifest => {
-    const chosen = shards.filter((s) => ids === undefined || ids.includes(s.services.config.id));
-    const m = parseManifest({ version, shards: chosen.map((s) => ({ id: s.services.config.id, url: s.url, weight: 1 })), overrides });
-    writeFileSync(manifestPath, serializeManifest(m));
-    return m;
+  const blobDir = join(dir, 'blobs');
+  mkdirSync(blobDir, { recursive: true });
+  const blobUrl = `file://${blobDir}`;
+  const blob = openBlobStore(blobUrl);
+  t.after(() => blob.close());
+  const adminKey = mintAdminKey();
+  const shards = new Map<string, TestShard>();
+  const addShard = async (id: string): Promise<TestShard> => {
+    const s = await startTestShard(t, { dataDir: join(dir, id), adminKey, config: { id, blob: blobUrl, logLevel: 'warn' } });
+    shards.set(id, s);
+    return s;
   };
-  writeManifest(1);
-  return { adminKey, shards, dir, manifestPath, writeManifest };
+  for (let i = 1; i <= opts.shards; i++) await addShard(`s${i}`);
+  await manifestStore(blob).write({ version: 1, shards: [...shards.values()].map((s) => ({ id: s.services.config.id, url: s.url, weight: 1 })), overrides: {} }, null);
+  const router = await startRouter(
+    parseRouterConfig({ port: 0, manifest: blobUrl, pollIntervalMs: opts.pollIntervalMs ?? 200, adminKeyHashes: [sha256Hex(adminKey)], logLevel: 'warn' }),
+    { log: createRouterLogger('warn', { write: () => undefined }) },
+  );
+  t.after(() => router.close());
+  const admin = (path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> =>
+    fetch(`${router.url}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: { authorization: `Bearer ${adminKey}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+  const rpc = (token: string, body: unknown): Promise<Response> =>
+    fetch(`${router.url}/rpc`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { dir, blobUrl, blob, adminKey, shards, router, addShard, admin, rpc };
 }

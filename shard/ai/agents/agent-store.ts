@@ -24,7 +24,16 @@ export const AgentSpecSchema = z
     maxToolSteps: z.number().int().min(0).max(16).default(4),
   })
   .strict();
-export const AgentPatchSchema = AgentSpecSchema.partial();
+/** A patch: only the fields given change (no defaults, unlike the create schema). */
+export const AgentPatchSchema = z
+  .object({
+    model: z.string().min(1).max(200).optional(),
+    systemPrompt: z.string().max(20_000).optional(),
+    tools: z.array(z.enum(BUILTIN_TOOL_NAMES)).max(16).optional(),
+    memory: z.boolean().optional(),
+    maxToolSteps: z.number().int().min(0).max(16).optional(),
+  })
+  .strict();
 
 export interface Agent {
   name: string;

@@ -20,6 +20,8 @@ export function openAiErrorBody(e: AppError): { error: Record<string, unknown> }
 }
 
 export function sendOpenAiError(reply: FastifyReply, err: unknown): FastifyReply {
+  // the client went away: nobody to answer and nothing went wrong on our side
+  if (reply.raw.destroyed || reply.raw.writableEnded) return reply;
   const e = fromFastifyError(err as FastifyError);
   if (e.status >= 500) reply.log.error({ err: e.cause ?? e, code: e.code }, 'model route failed');
   for (const [k, v] of Object.entries(e.headers ?? {})) void reply.header(k, v);

@@ -44,16 +44,21 @@ export interface Totals {
   costUsd: number;
 }
 
+const insertCache = new WeakMap<Database.Database, Database.Statement>();
+
 /** Appends a row; returns its cost. The caller's db runs with synchronous=FULL. */
 export function appendLedger(db: Database.Database, e: LedgerInput): { id: number; costUsd: number } {
   const costUsd = costOf(e.usage, e.rate);
-  const info = db
-    .prepare(
+  let insert = insertCache.get(db);
+  if (insert === undefined) {
+    insert = db.prepare(
       `INSERT INTO usage_ledger (ts, ts_ms, request_id, session_id, kind, model, status, input_tokens, output_tokens,
         cache_read_tokens, cache_write_tokens, reasoning_tokens, tool_calls, rate_input, rate_output, rate_cache_read,
         rate_cache_write, rate_reasoning, cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-    )
-    .run(
+    );
+    insertCache.set(db, insert);
+  }
+  const info = insert.run(
       new Date(e.tsMs).toISOString(), e.tsMs, e.requestId, e.sessionId, e.kind, e.model, e.status,
       e.usage.input, e.usage.output, e.usage.cacheRead, e.usage.cacheWrite, e.usage.reasoning, e.toolCalls,
       e.rate.input, e.rate.output, e.rate.cacheRead, e.rate.cacheWrite, e.rate.reasoning, costUsd,

@@ -25,8 +25,8 @@ function validated(next: unknown): Record<string, unknown> {
   return res.data as Record<string, unknown>;
 }
 
-function write(store: TenantStore, ctx: TenantContext, next: Record<string, unknown>, what: Record<string, unknown>): Record<string, unknown> {
-  store.writeOverlay(ctx.id, next);
+async function write(store: TenantStore, ctx: TenantContext, change: (cur: Record<string, unknown>) => Record<string, unknown>, what: Record<string, unknown>): Promise<Record<string, unknown>> {
+  await store.editOverlay(ctx.id, (cur) => validated(change(cur)));
   ctx.audit({ action: 'config.write', target: ctx.id, outcome: 'ok', details: what });
   return { ok: true, config: ctx.config() };
 }
@@ -47,9 +47,7 @@ export function configMethods(store: () => TenantStore): RpcMethod[] {
         const segs = parseDottedPath(p.path);
         if (segs === null) throw new AppError('VALIDATION_FAILED', { message: 'path must be dotted identifiers like memory.vectorWeight', details: { path: p.path } });
         if (ADMIN_ONLY_KEYS.includes(segs[0] as string)) throw new AppError('CONFIG_ADMIN_KEY', { details: { key: segs[0], adminOnlyKeys: ADMIN_ONLY_KEYS } });
-        const s = store();
-        const next = validated(setAtPath(s.readOverlay(ctx.tenant.id), segs, p.value === null ? undefined : p.value));
-        return write(s, ctx.tenant, next, { op: 'set', path: p.path });
+        return write(store(), ctx.tenant, (cur) => setAtPath(cur, segs, p.value === null ? undefined : p.value), { op: 'set', path: p.path });
       },
     }),
     defineMethod({
@@ -59,9 +57,7 @@ export function configMethods(store: () => TenantStore): RpcMethod[] {
       handler: (ctx, p) => {
         const key = adminKeyIn(p.patch);
         if (key !== undefined) throw new AppError('CONFIG_ADMIN_KEY', { details: { key, adminOnlyKeys: ADMIN_ONLY_KEYS } });
-        const s = store();
-        const next = validated(mergePatch(s.readOverlay(ctx.tenant.id), p.patch));
-        return write(s, ctx.tenant, next, { op: 'patch', keys: Object.keys(p.patch) });
+        return write(store(), ctx.tenant, (cur) => mergePatch(cur, p.patch) as Record<string, unknown>, { op: 'patch', keys: Object.keys(p.patch) });
       },
     }),
     defineMethod({

@@ -3,6 +3,7 @@ import type { RpcMethod } from '../rpc-method.ts';
 import type { TenantStore } from '../../tenants/tenant-store.ts';
 import { aiRpcMethods } from '../../ai/ai-rpc-methods.ts';
 import { backupMethods } from '../../snapshot/backup-methods.ts';
+import { memoryMethods } from '../../memory/memory-methods.ts';
 import { configMethods } from './config-methods.ts';
 import { healthMethods } from './health-methods.ts';
 import { tenantSelfMethods } from './tenant-self-methods.ts';
@@ -14,6 +15,7 @@ export function defaultRpcMethods(store: () => TenantStore): RpcMethod[] {
     ...configMethods(store),
     ...aiRpcMethods,
     ...backupMethods(store),
+    ...memoryMethods,
   ];
 }
 

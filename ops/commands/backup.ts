@@ -1,0 +1,174 @@
+// `openclawmu tenants backup|backups|backup-delete|restore`: snapshots through the control plane, with progress.
+import type { Command } from 'commander';
+import { AppError } from '../../router/errors/app-error.ts';
+import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
+import { ControlClient, resolveClientTarget, type ClientOptions } from '../client/control-client.ts';
+import { exitWithError, table } from '../output.ts';
+
+interface Opts extends ClientOptions {
+  json?: boolean;
+}
+
+interface ProgressLine {
+  event: 'progress' | 'done' | 'error';
+  phase?: string;
+  bytes?: number;
+  total?: number;
+  result?: unknown;
+  error?: { code?: string; message?: string; details?: Record<string, unknown> };
+}
+
+function withClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'router URL (env OPENCLAWMU_URL; default http://127.0.0.1:18789)')
+    .option('--admin-key <ak_...>', 'admin key (env OPENCLAWMU_ADMIN_KEY; else .openclawmu/dev.json)')
+    .option('--data <dir>', 'where `openclawmu dev` keeps dev.json', '.openclawmu')
+    .option('--json', 'machine-readable output');
+}
+
+function toAppError(e: ProgressLine['error'], status: number): AppError {
+  const code = e?.code !== undefined && Object.hasOwn(ERROR_CODES, e.code) ? (e.code as ErrorCode) : 'INTERNAL';
+  return new AppError(code, { message: e?.message ?? `HTTP ${status}`, ...(e?.details === undefined ? {} : { details: e.details }) });
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Renders progress on stderr: one rewritten line on a terminal, one line per phase otherwise. */
+function progressPrinter(): { show(p: ProgressLine): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let lastPhase = '';
+  return {
+    show(p) {
+      const what = `${p.phase ?? ''} ${mb(p.bytes ?? 0)}${p.total !== undefined && p.total > 0 ? ` / ${mb(p.total)}` : ''}`;
+      if (tty) process.stderr.write(`\r\x1b[K${what}`);
+      else if (p.phase !== lastPhase) process.stderr.write(`${p.phase ?? ''}...\n`);
+      lastPhase = p.phase ?? '';
+    },
+    done() {
+      if (tty && lastPhase !== '') process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/** POSTs with `Accept: application/x-ndjson` and follows the progress lines to the final result. */
+async function postWithProgress<T>(opts: Opts, path: string, body: unknown): Promise<T> {
+  const { url, adminKey } = resolveClientTarget(opts, process.env);
+  let res: Response;
+  try {
+    res = await fetch(url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, accept: 'application/x-ndjson', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (err) {
+    throw new AppError('ROUTER_UNREACHABLE', { message: `cannot reach ${url}; is the fleet running? (openclawmu dev)`, cause: err });
+  }
+  if (!res.ok || !/ndjson/.test(res.headers.get('content-type') ?? '')) {
+    const text = await res.text();
+    let parsed: { error?: ProgressLine['error'] } | null = null;
+    try {
+      parsed = JSON.parse(text) as { error?: ProgressLine['error'] };
+    } catch {
+      /* reported with the status */
+    }
+    if (!res.ok) throw toAppError(parsed?.error ?? { message: `HTTP ${res.status} ${text.slice(0, 200)}` }, res.status);
+    return parsed as T;
+  }
+  const printer = progressPrinter();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let final: ProgressLine | undefined;
+  for await (const chunk of res.body ?? []) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.trim() === '') continue;
+      const msg = JSON.parse(line) as ProgressLine;
+      if (msg.event === 'progress') printer.show(msg);
+      else final = msg;
+    }
+  }
+  printer.done();
+  if (final === undefined) throw new AppError('ROUTER_UPSTREAM_DOWN', { message: 'The connection ended before the operation reported its result.' });
+  if (final.event === 'error') throw toAppError(final.error, 500);
+  return final.result as T;
+}
+
+function print(opts: Opts, value: unknown, human: () => string): void {
+  process.stdout.write(`${opts.json === true ? JSON.stringify(value) : human()}\n`);
+}
+
+interface BackupResult {
+  id: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+  files: number;
+}
+
+interface RestoreResult {
+  id: string;
+  token?: string;
+  restoredFrom: string;
+  replaced: boolean;
+}
+
+/** Adds the snapshot subcommands to the `tenants` command family (created by registerTenantsCommands). */
+export function registerTenantsSnapshotCommands(program: Command): void {
+  const tenants = program.commands.find((c) => c.name() === 'tenants') ?? program.command('tenants').description('Manage tenants through the router (admin key)');
+
+  withClientOptions(tenants.command('backup <id>').description('Snapshot a tenant into the fleet blob store'))
+    .action(async (id: string, opts: Opts) => {
+      try {
+        const r = await postWithProgress<BackupResult>(opts, `/v1/tenants/${encodeURIComponent(id)}/backups`, undefined);
+        print(opts, r, () => `backup of ${id}: ${r.key}\n${mb(r.bytes)}, ${r.files} files, sha256 ${r.sha256}`);
+      } catch (err) {
+        exitWithError(err, opts.json === true);
+      }
+    });
+
+  withClientOptions(tenants.command('backups <id>').description("List a tenant's snapshots, oldest first"))
+    .action(async (id: string, opts: Opts) => {
+      try {
+        const { url, adminKey } = resolveClientTarget(opts, process.env);
+        const r = await new ControlClient(url, adminKey).call<{ backups: { id: string; key: string; bytes: number; createdAt: string }[] }>(
+          'GET',
+          `/v1/tenants/${encodeURIComponent(id)}/backups`,
+        );
+        print(opts, r, () => table(['created', 'size', 'key'], r.backups.map((b) => [b.createdAt, mb(b.bytes), b.key])));
+      } catch (err) {
+        exitWithError(err, opts.json === true);
+      }
+    });
+
+  withClientOptions(tenants.command('backup-delete <id> <snapshot>').description('Delete one snapshot (its id or key)'))
+    .action(async (id: string, snapshot: string, opts: Opts) => {
+      try {
+        const { url, adminKey } = resolveClientTarget(opts, process.env);
+        const r = await new ControlClient(url, adminKey).call<{ key: string }>('DELETE', `/v1/tenants/${encodeURIComponent(id)}/backups/${encodeURIComponent(snapshot)}`);
+        print(opts, r, () => `deleted ${r.key}`);
+      } catch (err) {
+        exitWithError(err, opts.json === true);
+      }
+    });
+
+  withClientOptions(tenants.command('restore').description('Restore a tenant from a snapshot (verified before anything is replaced)'))
+    .requiredOption('--from <key>', 'snapshot key (tenants/<id>/snapshots/<snap>.tar.zst) or <id>/<snap>')
+    .option('--as <newId>', 'restore under a new tenant id (mints a new token)')
+    .option('--force', 'replace an existing tenant with the same id')
+    .action(async (opts: Opts & { from: string; as?: string; force?: boolean }) => {
+      try {
+        const body = { from: opts.from, ...(opts.as === undefined ? {} : { as: opts.as }), ...(opts.force === true ? { force: true } : {}) };
+        const r = await postWithProgress<RestoreResult>(opts, '/v1/tenants/restore', body);
+        print(opts, r, () =>
+          [`restored tenant ${r.id} from ${r.restoredFrom}${r.replaced ? ' (replaced the existing one)' : ''}`, ...(r.token === undefined ? [] : [`token (shown once, keep it): ${r.token}`])].join('\n'),
+        );
+      } catch (err) {
+        exitWithError(err, opts.json === true);
+      }
+    });
+}
