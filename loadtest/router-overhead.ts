@@ -2,7 +2,7 @@
 // token auth, ownership gate, JSON-RPC): client → shard directly, client → our router → shard,
 // client → HAProxy (Debian package, `balance hdr(authorization)` + `hash-type consistent`) → shard.
 // Two measurements: max throughput (closed loop, N connections) and latency at a fixed moderate rate.
-// Run: node --import tsx loadtest/router-overhead.ts [--duration 8] [--connections 32] [--rate 500] [--rounds 2]
+// Run: node --import tsx loadtest/router-overhead.ts [--duration 8] [--connections 32] [--rate 500] [--rounds 2] [--warmup 6]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +30,7 @@ const DURATION = Number(arg('duration', '8'));
 const CONNECTIONS = Number(arg('connections', '32'));
 const RATE = Number(arg('rate', '500'));
 const ROUNDS = Number(arg('rounds', '2'));
+const WARMUP = Number(arg('warmup', '6'));
 const ROOT = new URL('..', import.meta.url).pathname;
 
 async function freePort(): Promise<number> {
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'health' });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const rows: Row[] = [];
-    for (const t of targets) await autocannon({ url: `${t.url}/rpc`, method: 'POST', headers, body, connections: 8, duration: 2 }); // warm-up
+    // Warm-up: JIT and connection pools; the router in particular is 2-4x slower in its first seconds.
+    for (const t of targets) await autocannon({ url: `${t.url}/rpc`, method: 'POST', headers, body, connections: CONNECTIONS, duration: WARMUP });
     for (let round = 1; round <= ROUNDS; round++) {
       for (const t of targets) {
         const r = await autocannon({ url: `${t.url}/rpc`, method: 'POST', headers, body, connections: CONNECTIONS, duration: DURATION });
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
       node: process.version,
       cpus: (await import('node:os')).cpus().length,
       loadavg: (await import('node:os')).loadavg(),
-      settings: { durationS: DURATION, connections: CONNECTIONS, rate: RATE, rounds: ROUNDS },
+      settings: { durationS: DURATION, connections: CONNECTIONS, rate: RATE, rounds: ROUNDS, warmupS: WARMUP },
       max: Object.fromEntries(targets.map((t) => [t.target, { rps: mean('max', t.target, 'rps'), p50: mean('max', t.target, 'p50'), p99: mean('max', t.target, 'p99') }])),
       rate: Object.fromEntries(targets.map((t) => [t.target, { rps: mean('rate', t.target, 'rps'), p50: mean('rate', t.target, 'p50'), p99: mean('rate', t.target, 'p99') }])),
       ratios: {

@@ -131,8 +131,14 @@ export async function rebalance(opts: RebalanceOptions): Promise<RebalanceReport
   // 4. Tidy: drop overrides that agree with placement (unless the source never acknowledged the
   //    move, so its start-up fencing still needs the epoch), and drop drained shards.
   const keep = new Set(writer.journal.moves.filter((m) => m.state === 'done' && !m.sourceMarked).map((m) => m.tenant));
-  const after = await holdingsOf(shards);
-  const empty = new Set([...after.entries()].filter(([, ts]) => ts.length === 0).map(([id]) => id));
+  // A shard that does not answer now is simply not known to be empty (it stays in the manifest).
+  const empty = new Set<string>();
+  await Promise.all(
+    [...shards.values()].map(async (s) => {
+      const held = await s.listTenants().catch(() => null);
+      if (held !== null && held.length === 0) empty.add(s.id);
+    }),
+  );
   const tidied = await manifests.update((cur) => {
     if (cur === null) throw new AppError('ROUTER_MANIFEST_UNAVAILABLE');
     const dropped = dropAgreeingOverrides(cur, placement, keep);

@@ -1,11 +1,12 @@
 // The file:// blob store: keys map to files under one directory, written crash-safely and atomically.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { hostname } from 'node:os';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, isAppError } from '../errors/app-error.ts';
@@ -80,7 +81,10 @@ export class FileBlobStore implements BlobStore {
     return join(dir, `${Date.now()}-${randomBytes(8).toString('hex')}.tmp`);
   }
 
-  /** Serialises writers of one key across processes: an exclusive-create lock file with a lease. */
+  /**
+   * Serialises writers of one key across processes: an exclusive-create lock file with a lease. A
+   * lock whose holder was a process on this host that no longer exists (kill -9) is broken at once.
+   */
   async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const dir = join(this.#root, META_DIR, 'locks');
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -89,14 +93,14 @@ export class FileBlobStore implements BlobStore {
     let wait = 2;
     for (;;) {
       try {
-        await writeFile(lockPath, JSON.stringify({ pid: process.pid, at: new Date().toISOString() }), { flag: 'wx', mode: 0o600 });
+        await writeFile(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }), { flag: 'wx', mode: 0o600 });
         break;
       } catch (err) {
         if (errnoOf(err) !== 'EEXIST') throw io('lock', key, err);
       }
       try {
         const st = await stat(lockPath);
-        if (Date.now() - st.mtimeMs > this.#leaseMs) {
+        if (Date.now() - st.mtimeMs > this.#leaseMs || (await holderIsDead(lockPath))) {
           // Abandoned by a crashed writer: move it aside (one breaker wins the rename) and retry.
           await rename(lockPath, `${lockPath}.${randomBytes(4).toString('hex')}.stale`).catch(() => undefined);
           continue;
@@ -361,3 +365,19 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
+
+/** True when the lock names a process on this host that is gone (so it can never release it). */
+async function holderIsDead(lockPath: string): Promise<boolean> {
+  try {
+    const held = JSON.parse(await readFile(lockPath, 'utf8')) as { pid?: unknown; host?: unknown };
+    if (typeof held.pid !== 'number' || held.host !== hostname() || held.pid === process.pid) return false;
+    try {
+      process.kill(held.pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  } catch {
+    return false;
+  }
+}

@@ -4,8 +4,8 @@
 // that prefix; it holds the lock only if its object is the only live one, otherwise it withdraws
 // (deletes its object) and retries after a random backoff. With read-after-write consistent
 // listing (S3 since 2020) two contenders cannot both hold: whichever lists second sees the other.
-// Objects older than the lease (by the server's LastModified) were left by a crashed holder and
-// are ignored and removed; a live holder renews its object every lease/3. Real S3, MinIO and moto
+// Objects older than the lease (server LastModified, against our own fresh object's LastModified,
+// so client clock skew does not matter) were left by a crashed holder and are ignored and removed; a live holder renews its object every lease/3. Real S3, MinIO and moto
 // honour `If-None-Match` / `If-Match` and never take this path. All lock objects share one folder
 // that also holds a permanent `anchor` object: s3rver prunes a folder when its last object is
 // deleted, and a put racing that prune crashes s3rver with an unhandled ENOENT.
@@ -47,19 +47,16 @@ export class S3LockFallback {
       const started = now();
       const mine = `${folder}${started.toString().padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: mine, Body: JSON.stringify({ pid: process.pid }) }));
-      let held = false;
-      {
-        const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }));
-        const live = (res.Contents ?? [])
-          .filter((o) => o.Key !== undefined && (o.LastModified === undefined || now() - o.LastModified.getTime() < leaseMs))
-          .map((o) => o.Key as string)
-          .sort();
-        held = live.length === 1 && live[0] === mine;
-        for (const o of res.Contents ?? []) {
-          if (o.Key !== undefined && o.LastModified !== undefined && now() - o.LastModified.getTime() >= leaseMs) {
-            await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key })).catch(() => undefined);
-          }
-        }
+      const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }));
+      const contents = (res.Contents ?? []).filter((o) => o.Key !== undefined);
+      // Ages are judged on the server's clock: our own object's LastModified is "now" there.
+      const serverNow = contents.find((o) => o.Key === mine)?.LastModified?.getTime();
+      const stale = (o: (typeof contents)[number]): boolean =>
+        o.Key !== mine && serverNow !== undefined && o.LastModified !== undefined && serverNow - o.LastModified.getTime() >= leaseMs;
+      const live = contents.filter((o) => !stale(o)).map((o) => o.Key as string);
+      const held = live.length === 1 && live[0] === mine;
+      for (const o of contents) {
+        if (stale(o)) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key as string })).catch(() => undefined);
       }
       if (held) {
         // Renew the lease while the critical section runs (long multipart uploads).

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Transform, pipeline } from 'node:stream';
 import * as tar from 'tar';
-import { AppError, isAppError, type BlobStore } from '../../router/index.ts';
+import { AppError, toAppError, type BlobStore } from '../../router/index.ts';
 import { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type SnapshotManifest } from './snapshot-manifest.ts';
 import { newSnapshotId, snapshotRef } from './snapshot-keys.ts';
 import { isSqliteFile, isSqliteSidecar, listTree, sha256File } from './tenant-tree.ts';
@@ -129,10 +129,11 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<Snapsho
         onProgress: (bytes) => opts.onProgress?.({ phase: 'upload', bytes }),
       });
     } catch (err) {
-      throw pipelineError !== undefined && !isAppError(err) ? pipelineError : err;
+      // A failure on our side (reading the copy, compressing) surfaces as the store's stream error: name the real one.
+      throw pipelineError !== undefined ? toAppError(pipelineError) : err;
     }
     uploaded = true;
-    if (pipelineError !== undefined) throw pipelineError;
+    if (pipelineError !== undefined) throw toAppError(pipelineError);
     const archive = zTap.result();
     const tarBytes = tarTap.result().bytes;
     if (put.size !== archive.bytes) {

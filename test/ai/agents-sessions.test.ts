@@ -121,3 +121,21 @@ void test('chat.send over /ws streams chat.event deltas and a final event', asyn
   assert.equal(events.filter((e) => e.state === 'delta').map((e) => e.delta).join(''), 'fake: stream me please');
   assert.equal(events.at(-1)?.state, 'final');
 });
+
+void test('concurrentSessions: a second session is refused while one runs; the same session queues', async (t) => {
+  const f = await startAiFixture(t);
+  const { token } = await f.tenant('acme', { concurrentSessions: 1 });
+  f.openaiFake.setBehaviour({ headersDelayMs: 400 });
+  const first = rpcCall(f.shard, token, 'chat.send', { sessionId: 'x', model: 'openai/gpt-fake', message: 'first', idempotencyKey: 'a' });
+  // wait until the first run is really in flight upstream
+  const deadline = Date.now() + 5000;
+  while (f.openaiFake.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  const other = await rpcCall(f.shard, token, 'chat.send', { sessionId: 'y', model: 'openai/gpt-fake', message: 'other', idempotencyKey: 'b' });
+  assert.equal(other.error?.data?.code, 'QUOTA_CONCURRENT_SESSIONS');
+  const same = rpcCall(f.shard, token, 'chat.send', { sessionId: 'x', model: 'openai/gpt-fake', message: 'second', idempotencyKey: 'c' });
+  assert.equal(ok<{ message: { content: string } }>(await first).message.content, 'fake: first');
+  assert.equal(ok<{ message: { content: string } }>(await same).message.content, 'fake: second');
+  f.openaiFake.setBehaviour({ headersDelayMs: 0 });
+  // once nothing runs, another session is admitted
+  assert.equal(ok<{ message: { content: string } }>(await rpcCall(f.shard, token, 'chat.send', { sessionId: 'y', model: 'openai/gpt-fake', message: 'later', idempotencyKey: 'd' })).message.content, 'fake: later');
+});

@@ -81,6 +81,8 @@ export async function executeChat(
     const fresh = sessionId === null;
     if (isAgent && sessionId === null) sessionId = `s-${randomUUID()}`;
     if (sessionId !== null) opts.onSession?.(sessionId);
+    // an unknown model is a 404 before it can count against requests/minute
+    if (!isAgent) x.ai.registry.resolve(job.model);
     const gate = x.ai.gateOf(tenant);
     const slot = gate.admitRequest(tenant.record().quota, isAgent ? sessionId : null);
     try {

@@ -27,6 +27,7 @@ export async function handleEmbeddings(ai: AiService, req: FastifyRequest, reply
     const tenant = await tenantOf(req);
     const body = parseOpenAiBody(EmbeddingsBodySchema, req.body);
     const input = typeof body.input === 'string' ? [body.input] : body.input;
+    ai.registry.resolve(body.model);
     const gate = ai.gateOf(tenant);
     const slot = gate.admitRequest(tenant.record().quota, null);
     const abort = new AbortController();

@@ -33,6 +33,7 @@ export class AnthropicProvider implements Provider {
       dispatcher: this.dispatcher,
       signal,
       provider: this.name,
+      secrets: this.cfg.apiKey === undefined ? [] : [this.cfg.apiKey],
     });
   }
 

@@ -181,3 +181,21 @@ void test('aborting a stream reaches the upstream, and the pool serves the next 
     assert.equal(r.content, 'fake: second request');
   }
 });
+
+void test('an upstream error that echoes the API key reaches the caller redacted', async (t) => {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `bad key ${String(req.headers['authorization']).slice(7)}` } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const agent = createGuardedAgent({ allowPrivateNetwork: true, connectTimeoutMs: 2000 });
+  t.after(async () => { await agent.close(); server.close(); });
+  const port = (server.address() as { port: number }).port;
+  const p = new OpenAiProvider('openai', ProviderConfigSchema.parse({ kind: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-super-secret-value', allowPrivateNetwork: true, maxRetries: 0 }), agent);
+  await assert.rejects(p.chat({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, new AbortController().signal), (e: unknown) => {
+    const text = JSON.stringify({ m: (e as Error).message, d: (e as { details?: unknown }).details });
+    assert.ok(!text.includes('sk-super-secret-value'), text);
+    assert.match(text, /\[redacted\]/);
+    return true;
+  });
+});

@@ -13,6 +13,8 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** Provider name for error details (never the key). */
   provider: string;
+  /** Strings (API keys) that must never appear in an error we pass on. */
+  secrets?: readonly string[];
 }
 
 export interface UpstreamResponse {
@@ -92,10 +94,17 @@ export async function postUpstream(call: UpstreamCall): Promise<UpstreamResponse
       continue;
     }
     throw new AppError('AI_PROVIDER_ERROR', {
-      message: `The model provider answered ${res.statusCode}: ${upstreamMessage(text)}`,
+      message: `The model provider answered ${res.statusCode}: ${redact(upstreamMessage(text), call.secrets ?? [])}`,
       details: { provider: call.provider, upstreamStatus: res.statusCode },
     });
   }
+}
+
+/** Some upstreams echo the key they were given; it must not reach a tenant. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]');
+  return out;
 }
 
 function upstreamMessage(text: string): string {
