@@ -14,7 +14,7 @@ import { startTestFleet } from './helpers/fleet-fixture.ts';
 test('add a shard and rebalance, then remove one, under continuous writes: nothing lost, no 5xx, no 421', { timeout: 170_000 }, async (t) => {
   const fleet = await startTestFleet(t, { shards: 3 });
   const tokens = new Map<string, string>();
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < 12; i++) {
     const id = `t${i}`;
     const res = await fleet.admin('/v1/tenants', { body: { id } });
     assert.equal(res.status, 201, await res.clone().text());

@@ -39,7 +39,8 @@ const args = [
   '--test-reporter=spec',
   ...files,
 ];
-const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OPENCLAWMU_TEST: '1' } });
+// Shards fsync on the libuv thread pool; 4 threads (the default) queue fsyncs behind each other.
+const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { UV_THREADPOOL_SIZE: '16', ...process.env, OPENCLAWMU_TEST: '1' } });
 let tail = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);

@@ -57,6 +57,10 @@ void test('openclawmu tenants backup / backups / restore --as / restore without 
   const list = await cli(['tenants', 'backups', 'acme', '--data', root], env);
   assert.equal(list.code, 0, list.stderr);
   assert.ok(list.stdout.includes(b.key));
+  // Straight from the blob store, no fleet involved.
+  const direct = await cli(['tenants', 'backups', 'acme', '--json', '--blob', pathToFileURL(join(root, 'blobs')).href], {});
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.deepEqual((JSON.parse(direct.stdout) as { backups: { key: string }[] }).backups.map((x) => x.key), [b.key]);
 
   const restored = await cli(['tenants', 'restore', '--from', b.key, '--as', 'acme2', '--json', '--data', root], env);
   assert.equal(restored.code, 0, restored.stderr);

@@ -1,6 +1,8 @@
 // `openclawmu tenants backup|backups|backup-delete|restore`: snapshots through the control plane, with progress.
 import type { Command } from 'commander';
 import { AppError } from '../../router/errors/app-error.ts';
+import { openBlobStore } from '../../router/index.ts';
+import { listSnapshots } from '../../shard/snapshot/snapshot-list.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
 import { ControlClient, resolveClientTarget, type ClientOptions } from '../client/control-client.ts';
 import { exitWithError, table } from '../output.ts';
@@ -132,13 +134,23 @@ export function registerTenantsSnapshotCommands(program: Command): void {
     });
 
   withClientOptions(tenants.command('backups <id>').description("List a tenant's snapshots, oldest first"))
-    .action(async (id: string, opts: Opts) => {
+    .option('--blob <url>', 'read the fleet blob store directly instead of asking the router (env OPENCLAWMU_BLOB)')
+    .action(async (id: string, opts: Opts & { blob?: string }) => {
       try {
-        const { url, adminKey } = resolveClientTarget(opts, process.env);
-        const r = await new ControlClient(url, adminKey).call<{ backups: { id: string; key: string; bytes: number; createdAt: string }[] }>(
-          'GET',
-          `/v1/tenants/${encodeURIComponent(id)}/backups`,
-        );
+        const blobUrl = opts.blob ?? process.env['OPENCLAWMU_BLOB'];
+        let r: { backups: { id: string; key: string; bytes: number; createdAt: string }[] };
+        if (blobUrl !== undefined) {
+          // No fleet needed: snapshots outlive tenants and shards.
+          const store = openBlobStore(blobUrl);
+          try {
+            r = { backups: await listSnapshots(store, id) };
+          } finally {
+            await store.close();
+          }
+        } else {
+          const { url, adminKey } = resolveClientTarget(opts, process.env);
+          r = await new ControlClient(url, adminKey).call('GET', `/v1/tenants/${encodeURIComponent(id)}/backups`);
+        }
         print(opts, r, () => table(['created', 'size', 'key'], r.backups.map((b) => [b.createdAt, mb(b.bytes), b.key])));
       } catch (err) {
         exitWithError(err, opts.json === true);

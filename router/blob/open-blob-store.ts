@@ -14,6 +14,8 @@ export interface OpenBlobStoreOptions {
   /** Overrides `?conditional=` in the URL. */
   readonly conditionalWrites?: ConditionalWrites;
   readonly lockLeaseMs?: number;
+  /** S3 multipart part size in bytes (>= 5 MiB; default 8 MiB). */
+  readonly partSize?: number;
 }
 
 function invalid(reason: string): AppError {
@@ -80,6 +82,7 @@ export function openBlobStore(url: string, opts: OpenBlobStoreOptions = {}): Blo
       ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
       conditionalWrites: cond,
       ...(opts.lockLeaseMs === undefined ? {} : { lockLeaseMs: opts.lockLeaseMs }),
+      ...(opts.partSize === undefined ? {} : { partSize: opts.partSize }),
     });
   }
   throw invalid(`unsupported scheme ${parsed.protocol}`);

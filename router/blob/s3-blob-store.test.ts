@@ -12,11 +12,12 @@ import { s3ClientConfig, type S3BlobStore } from './s3-blob-store.ts';
 import { motoAvailable, startMoto, startS3rver, type RunningS3 } from './s3-test-servers.ts';
 
 let bucketSeq = 0;
+// 5 MiB parts: the contract's 6 MiB putStream goes through a real two-part multipart upload.
 async function storeOn(server: RunningS3, conditional?: 'native' | 'lock' | 'auto'): Promise<S3BlobStore> {
   const bucket = `b${Date.now().toString(36)}${(bucketSeq++).toString(36)}`;
   await server.createBucket(bucket);
   const q = `endpoint=${encodeURIComponent(server.endpoint)}${conditional === undefined ? '' : `&conditional=${conditional}`}`;
-  return openBlobStore(`s3://${bucket}/pre/fix?${q}`, { credentials: server.credentials, lockLeaseMs: 5000 }) as S3BlobStore;
+  return openBlobStore(`s3://${bucket}/pre/fix?${q}`, { credentials: server.credentials, lockLeaseMs: 5000, partSize: 5 * 1024 * 1024 }) as S3BlobStore;
 }
 
 void test('s3 blob store on s3rver passes the contract (lock-object fallback: s3rver ignores If-None-Match)', async (t) => {

@@ -12,7 +12,10 @@ import { errorResponse } from './error-response.ts';
  * `req.signal`. `bufferedBody`, when given, is the same bytes as `req`'s body, already in memory
  * (a forwarder may send it instead of reading the Request's stream; `fetch(req)` may ignore it).
  */
-export type Forwarder = (shardUrl: string, req: Request, bufferedBody?: Uint8Array) => Promise<Response>;
+export type Forwarder = ((shardUrl: string, req: Request, bufferedBody?: Uint8Array) => Promise<Response>) & {
+  /** Set by forwarders that always use `bufferedBody` when given: the core then leaves it out of the Request. */
+  readonly takesBufferedBody?: boolean;
+};
 
 /** Hooks for metrics; every label value is bounded (shard ids, fixed reasons). */
 export interface RouterObserver {
@@ -100,7 +103,8 @@ function ownerShard(deps: ForwardDeps, manifest: Manifest, tenantId: string): Ma
 
 async function sendOnce(deps: ForwardDeps, shard: ManifestShard, out: OutgoingRequest): Promise<Response> {
   const init: RequestInit & { duplex?: 'half' } = { method: out.method, headers: out.headers, redirect: 'manual' };
-  if (out.body !== null) {
+  // A body in a Request costs a Web stream; skip it when the forwarder takes the bytes directly.
+  if (out.body !== null && !(out.body instanceof Uint8Array && deps.forward.takesBufferedBody === true)) {
     init.body = out.body as BodyInit;
     init.duplex = 'half';
   }

@@ -51,6 +51,8 @@ export const DEFAULT_LIMITS: RouterLimits = {
 export interface RequestContext {
   /** The client's address as the transport saw it (the Node adapter passes the socket's). */
   readonly clientAddress?: string;
+  /** The request body, already in memory (an adapter's fast path); then `req.body` is not read. */
+  readonly body?: Uint8Array;
 }
 
 export type RouterFetch = (req: Request, ctx?: RequestContext) => Promise<Response>;
@@ -107,7 +109,10 @@ export function createRouterCore(opts: RouterCoreOptions): { fetch: RouterFetch 
       return errorResponse(new AppError('BODY_TOO_LARGE', { details: { limitBytes: limits.maxBodyBytes } }), rid);
     }
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
-    if (method !== 'GET' && method !== 'HEAD' && req.body !== null) {
+    if (ctx.body !== undefined) {
+      if (ctx.body.byteLength > limits.maxBodyBytes) return errorResponse(new AppError('BODY_TOO_LARGE', { details: { limitBytes: limits.maxBodyBytes } }), rid);
+      body = ctx.body;
+    } else if (method !== 'GET' && method !== 'HEAD' && req.body !== null) {
       const known = declared === null ? NaN : Number(declared);
       const read =
         Number.isInteger(known) && known <= limits.replayBodyBytes

@@ -59,12 +59,15 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
   const cl = req.headers['content-length'];
   const declared = cl === undefined ? NaN : Number(cl);
   const hasBody = method !== 'GET' && method !== 'HEAD' && (cl !== undefined ? declared !== 0 : req.headers['transfer-encoding'] !== undefined);
-  let body: Buffer | ReadableStream<Uint8Array> | undefined;
+  // A small body is read here with Node streams and handed to the core as bytes (ctx.body), not as
+  // a Web stream in the Request; a large or chunked one streams through.
+  let buffered: Buffer | undefined;
+  let body: ReadableStream<Uint8Array> | undefined;
   if (hasBody) {
     if (Number.isInteger(declared) && declared <= deps.bufferBodyBytes) {
       const buf = await readSmall(req);
       if (buf === null) return; // the client went away mid-body
-      body = buf;
+      buffered = buf;
     } else {
       body = readableToWeb(req, 'drain');
     }
@@ -77,7 +80,8 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
     res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BAD_REQUEST', message: 'The request is malformed.' } }));
     return;
   }
-  const response = await deps.fetch(request, { clientAddress: req.socket.remoteAddress ?? 'unknown' });
+  const clientAddress = req.socket.remoteAddress ?? 'unknown';
+  const response = await deps.fetch(request, buffered === undefined ? { clientAddress } : { clientAddress, body: buffered });
   deps.metrics.request(response.status, (performance.now() - started) / 1000);
   const out: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {

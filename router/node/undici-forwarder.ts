@@ -45,7 +45,7 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
     return p;
   };
 
-  const forward: Forwarder = async (shardUrl, req, bufferedBody) => {
+  const forward = async (shardUrl: string, req: Request, bufferedBody?: Uint8Array): Promise<Response> => {
     const target = new URL(req.url);
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => {
@@ -80,7 +80,7 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
   };
 
   return {
-    forward,
+    forward: Object.assign(forward, { takesBufferedBody: true }) satisfies Forwarder,
     retain(origins) {
       const keep = new Set(origins.map((o) => new URL(o).origin));
       for (const [origin, p] of pools) {

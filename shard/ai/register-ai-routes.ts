@@ -7,7 +7,7 @@ import { registerAiService } from './ai-registry.ts';
 import { AiService } from './ai-service.ts';
 import { registerBillingRoutes } from './billing/billing-routes.ts';
 import { handleChatCompletions } from './openai-api/chat-completions-route.ts';
-import { handleEmbeddings, handleModels } from './openai-api/models-embeddings-routes.ts';
+import { handleEmbeddings, handleModel, handleModels } from './openai-api/models-embeddings-routes.ts';
 import { sendOpenAiError } from './openai-api/openai-error.ts';
 import { handleResponses } from './openai-api/responses-route.ts';
 
@@ -25,6 +25,7 @@ export function registerAiRoutes(app: FastifyInstance, svc: ShardServices): AiSe
     scope.post('/v1/responses', (req, reply) => handleResponses(ai, req, reply));
     scope.post('/v1/embeddings', (req, reply) => handleEmbeddings(ai, req, reply));
     scope.get('/v1/models', (req, reply) => handleModels(ai, req, reply));
+    scope.get('/v1/models/*', (req, reply) => handleModel(ai, req, reply));
   });
   registerBillingRoutes(app, svc, ai);
   return ai;

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { AppError } from '../../router/errors/app-error.ts';
 import { ensureMemorySchema, openMemoryDb } from './memory-db.ts';
 import { MEMORY_MIGRATIONS, MEMORY_SCHEMA_VERSION } from './memory-migrations.ts';
+import { migrate } from '../tenants/sqlite-open.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'ocmu-memdb-'));
@@ -84,4 +85,23 @@ void test('a handle opened by another opener (plain SQLite) is made usable once:
   ensureMemorySchema(db);
   assert.match((db.prepare('SELECT vec_version() AS v').get() as { v: string }).v, /^v0\.1\./);
   assert.equal(db.pragma('user_version', { simple: true }), MEMORY_SCHEMA_VERSION);
+});
+
+void test('migration 2 moves the embedding cache to a rowid table and keeps every row', (t) => {
+  const path = join(tempDir(t), 'memory.db');
+  const v1 = new Database(path);
+  migrate(v1, MEMORY_MIGRATIONS.filter((m) => m.version === 1));
+  assert.equal(v1.pragma('user_version', { simple: true }), 1);
+  v1.prepare("INSERT INTO embedding_cache (embedder, model, hash, dim, vector, created) VALUES ('hash', 'm', 'h1', 2, x'0000803f00000000', 5)").run();
+  v1.close();
+  const db = openMemoryDb(path);
+  t.after(() => db.close());
+  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  assert.deepEqual(db.prepare('SELECT embedder, model, hash, dim, hex(vector) AS v, created FROM embedding_cache').all(), [
+    { embedder: 'hash', model: 'm', hash: 'h1', dim: 2, v: '0000803F00000000', created: 5 },
+  ]);
+  const ddl = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'embedding_cache'").get() as { sql: string }).sql;
+  assert.ok(!/WITHOUT ROWID/i.test(ddl));
+  // The unique key still refuses duplicates (INSERT OR IGNORE relies on it).
+  assert.throws(() => db.prepare("INSERT INTO embedding_cache (embedder, model, hash, dim, vector, created) VALUES ('hash', 'm', 'h1', 2, x'00', 6)").run(), /UNIQUE/);
 });

@@ -5,17 +5,12 @@ import type { ShardServices } from '../app/shard-services.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
 import type { TenantStore } from '../tenants/tenant-store.ts';
 import { commitStaged } from './commit-staged.ts';
-import { isSnapshotId, parseSnapshotKey, snapshotRef, snapshotsPrefix } from './snapshot-keys.ts';
+import { parseSnapshotKey, snapshotRef } from './snapshot-keys.ts';
+import { listSnapshots, type SnapshotListItem } from './snapshot-list.ts';
 import { stageRestore, type RestoreProgress } from './snapshot-restore.ts';
 import { writeSnapshot, type SnapshotProgress, type SnapshotResult } from './snapshot-writer.ts';
 
-export interface BackupListItem {
-  readonly id: string;
-  readonly key: string;
-  readonly manifestKey: string;
-  readonly bytes: number;
-  readonly createdAt: string;
-}
+export type BackupListItem = SnapshotListItem;
 
 export interface RestoreRequest {
   readonly from: string;
@@ -37,11 +32,6 @@ export interface RestoreResult {
 interface Caller {
   readonly actor: AuditActor;
   readonly requestId?: string;
-}
-
-function createdAtOf(snapshotId: string): string {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(snapshotId);
-  return m === null ? '' : `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`;
 }
 
 // The RPC methods are built from the TenantStore alone (shard/rpc/methods/index.ts); they find the
@@ -157,20 +147,7 @@ export class BackupHost {
 
   /** Complete snapshots (archive and sidecar both present) of a tenant, oldest first. */
   async list(id: string): Promise<BackupListItem[]> {
-    if (!isTenantId(id)) throw new AppError('SHARD_TENANT_ID_INVALID');
-    const objects = await this.blob.list(snapshotsPrefix(id));
-    const byName = new Map(objects.map((o) => [o.key, o]));
-    const out: BackupListItem[] = [];
-    for (const o of objects) {
-      if (!o.key.endsWith('.json')) continue;
-      const snapId = o.key.slice(snapshotsPrefix(id).length, -'.json'.length);
-      if (!isSnapshotId(snapId)) continue;
-      const ref = snapshotRef(id, snapId);
-      const archive = byName.get(ref.archiveKey);
-      if (archive === undefined) continue;
-      out.push({ id: snapId, key: ref.archiveKey, manifestKey: ref.manifestKey, bytes: archive.size, createdAt: createdAtOf(snapId) });
-    }
-    return out;
+    return listSnapshots(this.blob, id);
   }
 
   /** Deletes a snapshot by id or key: the sidecar first, so a half-deleted snapshot is never listed. */

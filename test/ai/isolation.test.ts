@@ -2,6 +2,7 @@
 // route of the AI surface (canary strings searched in every answer B gets).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { rpcCall } from '../helpers/shard-fixture.ts';
 import { startAiFixture } from './ai-fixture.ts';
 
@@ -85,4 +86,33 @@ void test('billing CSV has stable columns, one row per call, and JSON totals tha
   assert.equal(bad.status, 400);
   const none = await f.shard.admin('/v1/tenants/ghost/usage');
   assert.equal(none.status, 404);
+});
+
+void test('property: whatever sessions and agents two tenants create (same names included), each lists exactly its own', async (t) => {
+  const f = await startAiFixture(t);
+  let n = 0;
+  const name = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,8}$/);
+  await fc.assert(
+    fc.asyncProperty(fc.uniqueArray(name, { maxLength: 4 }), fc.uniqueArray(name, { maxLength: 4 }), fc.uniqueArray(name, { maxLength: 3 }), fc.uniqueArray(name, { maxLength: 3 }), async (sa, sb, aa, ab) => {
+      n++;
+      const a = await f.tenant(`pa-${n}`);
+      const b = await f.tenant(`pb-${n}`);
+      for (const [tk, sessions, agents, tag] of [[a.token, sa, aa, 'A'], [b.token, sb, ab, 'B']] as const) {
+        for (const ag of agents) await rpcCall(f.shard, tk, 'agents.create', { name: ag, model: 'echo', systemPrompt: `${tag}-${ag}` });
+        for (const s of sessions) await rpcCall(f.shard, tk, 'chat.send', { sessionId: s, model: 'echo', message: `${tag} says ${s}`, idempotencyKey: 'k' });
+      }
+      for (const [tk, sessions, agents, tag] of [[a.token, sa, aa, 'A'], [b.token, sb, ab, 'B']] as const) {
+        const listed = ((await rpcCall(f.shard, tk, 'sessions.list', { limit: 500 })).result as { sessions: { id: string }[] }).sessions.map((s) => s.id).sort();
+        assert.deepEqual(listed, [...sessions].sort());
+        const ags = ((await rpcCall(f.shard, tk, 'agents.list', {})).result as { agents: { name: string; systemPrompt: string }[] }).agents;
+        assert.deepEqual(ags.map((x) => x.name).sort(), [...agents].sort());
+        assert.ok(ags.every((x) => x.systemPrompt.startsWith(`${tag}-`)));
+        for (const s of sessions) {
+          const h = (await rpcCall(f.shard, tk, 'chat.history', { sessionId: s })).result as { messages: { content: string }[] };
+          assert.ok(h.messages.every((m) => m.content.includes(`${tag} says`)), JSON.stringify(h));
+        }
+      }
+    }),
+    { numRuns: 8 },
+  );
 });

@@ -95,6 +95,9 @@ void test('models and embeddings (float and the client default base64)', async (
   const ids: string[] = [];
   for await (const m of client.models.list()) ids.push(m.id);
   for (const id of ['echo', 'fast', 'smart', 'openai/gpt-fake', 'anthropic/claude-fake']) assert.ok(ids.includes(id), id);
+  assert.equal((await client.models.retrieve('openai/gpt-fake')).owned_by, 'openai');
+  assert.equal((await client.models.retrieve('echo')).id, 'echo');
+  await assert.rejects(client.models.retrieve('nope/none'), (e: unknown) => e instanceof OpenAI.NotFoundError);
   const e = await client.embeddings.create({ model: 'openai/text-embed-fake', input: ['alpha', 'beta'] });
   assert.equal(e.data.length, 2);
   assert.equal(e.data[0]?.embedding.length, 8);

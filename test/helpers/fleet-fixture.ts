@@ -42,7 +42,16 @@ export async function startTestFleet(t: TestContext, opts: { shards: number; pol
   for (let i = 1; i <= opts.shards; i++) await addShard(`s${i}`);
   await manifestStore(blob).write({ version: 1, shards: [...shards.values()].map((s) => ({ id: s.services.config.id, url: s.url, weight: 1 })), overrides: {} }, null);
   const router = await startRouter(
-    parseRouterConfig({ port: 0, manifest: blobUrl, pollIntervalMs: opts.pollIntervalMs ?? 200, adminKeyHashes: [sha256Hex(adminKey)], logLevel: 'warn' }),
+    parseRouterConfig({
+      port: 0,
+      manifest: blobUrl,
+      pollIntervalMs: opts.pollIntervalMs ?? 200,
+      adminKeyHashes: [sha256Hex(adminKey)],
+      logLevel: 'warn',
+      // Everything (router, shards, clients) shares one process on a shared 2-core machine here; a
+      // generous hold keeps the tests about correctness, not about this machine's fsync latency.
+      limits: { holdLimitMs: 30_000 },
+    }),
     { log: createRouterLogger('warn', { write: () => undefined }) },
   );
   t.after(() => router.close());

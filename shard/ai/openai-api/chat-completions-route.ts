@@ -89,7 +89,7 @@ export async function handleChatCompletions(ai: AiService, req: FastifyRequest, 
       // headers are gone: the error travels as a final frame, as OpenAI does
       sink.raw(sseErrorFrame(err));
       sink.end();
-      if (!(err instanceof Error && /client closed/.test(String((err as { message?: string }).message)))) req.log.warn({ code: (err as { code?: string }).code }, 'stream ended with an error');
+      if (!reply.raw.destroyed) req.log.warn({ code: (err as { code?: string }).code }, 'stream ended with an error');
       return reply;
     }
     return sendOpenAiError(reply, err);

@@ -1,5 +1,6 @@
 // GET /v1/models (built-in echo, aliases, provider models, this tenant's agents) and POST /v1/embeddings.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../../router/errors/app-error.ts';
 import { tenantOf } from '../../http/tenant-request.ts';
 import { listAgents } from '../agents/agent-store.ts';
 import type { AiService } from '../ai-service.ts';
@@ -12,6 +13,25 @@ export async function handleModels(ai: AiService, req: FastifyRequest, reply: Fa
     const data = ai.registry.list().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by, ...(m.description === undefined ? {} : { description: m.description }) }));
     for (const a of listAgents(tenant.stateDb())) data.push({ id: `agent:${a.name}`, object: 'model', created: Math.floor(Date.parse(a.createdAt) / 1000), owned_by: 'tenant-agent' });
     return reply.send({ object: 'list', data });
+  } catch (err) {
+    return sendOpenAiError(reply, err);
+  }
+}
+
+/** GET /v1/models/<id> (ids may contain '/', e.g. openai/gpt-4o-mini). */
+export async function handleModel(ai: AiService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  try {
+    const tenant = await tenantOf(req);
+    const id = decodeURIComponent((req.params as { '*'?: string })['*'] ?? '');
+    if (id.startsWith('agent:')) {
+      const a = listAgents(tenant.stateDb()).find((x) => `agent:${x.name}` === id);
+      if (a !== undefined) return reply.send({ id, object: 'model', created: Math.floor(Date.parse(a.createdAt) / 1000), owned_by: 'tenant-agent' });
+    } else {
+      const listed = ai.registry.list().find((m) => m.id === id);
+      const resolved = ai.registry.resolve(id); // throws AI_MODEL_NOT_FOUND
+      return reply.send({ id, object: 'model', created: 0, owned_by: listed?.owned_by ?? resolved.provider.name });
+    }
+    throw new AppError('AI_MODEL_NOT_FOUND', { message: `The model '${id.slice(0, 200)}' does not exist.`, details: { model: id.slice(0, 200) } });
   } catch (err) {
     return sendOpenAiError(reply, err);
   }

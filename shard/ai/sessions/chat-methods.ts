@@ -100,19 +100,28 @@ export const chatMethods: RpcMethod[] = [
       const runId = `run-${randomUUID()}`;
       const gate = ai.gateOf(ctx.tenant);
       const slot = gate.admitRequest(ctx.tenant.record().quota, sessionId);
-      db.prepare('INSERT INTO ai_sessions (id, agent, created_at, updated_at) VALUES (?,?,?,?) ON CONFLICT(id) DO NOTHING').run(sessionId, agent.name === '' ? null : agent.name, iso(), iso());
-      db.prepare("INSERT INTO ai_runs (id, session_id, idempotency_key, request_hash, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)").run(runId, sessionId, p.idempotencyKey, requestHash, iso());
+      try {
+        db.transaction(() => {
+          db.prepare('INSERT INTO ai_sessions (id, agent, created_at, updated_at) VALUES (?,?,?,?) ON CONFLICT(id) DO NOTHING').run(sessionId, agent.name === '' ? null : agent.name, iso(), iso());
+          db.prepare("INSERT INTO ai_runs (id, session_id, idempotency_key, request_hash, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)").run(runId, sessionId, p.idempotencyKey, requestHash, iso());
+        })();
+      } catch (err) {
+        gate.releaseRequest(slot);
+        throw err;
+      }
       const event = (state: string, extra: Record<string, unknown>): void => ctx.notify?.('chat.event', { runId, sessionId, state, ...extra });
       const finish = (status: string, error: string | null): void => {
         db.prepare('UPDATE ai_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(status, error, iso(), runId);
       };
+      let runSignal: AbortSignal | undefined;
       const work = ai.lanes.run(laneKey(ctx.tenant.id, sessionId), runId, ctx.signal, async (signal) => {
+        runSignal = signal;
         db.prepare("UPDATE ai_runs SET status = 'running' WHERE id = ?").run(runId);
         event('started', {});
         return runAgentTurn({
           tenant: ctx.tenant,
           ai,
-          agent: agent.name === '' ? { ...agent, name: '' } : agent,
+          agent,
           sessionId,
           runId,
           requestId: ctx.tenant.requestId,
@@ -130,7 +139,8 @@ export const chatMethods: RpcMethod[] = [
         event('final', { message: { role: 'assistant', content: r.content }, usage: usageToOpenAi(r.usage) });
         return { runId, sessionId, status: 'final', message: { role: 'assistant', content: r.content, ...(r.toolCalls.length > 0 ? { tool_calls: r.toolCalls } : {}) }, usage: usageToOpenAi(r.usage) };
       } catch (err) {
-        const aborted = err instanceof Error && /abort/i.test(err.message) && !(err instanceof AppError);
+        // aborted by chat.abort, by the client going away, or while still queued
+        const aborted = runSignal?.aborted === true || ctx.signal.aborted || (runSignal === undefined && !(err instanceof AppError));
         finish(aborted ? 'aborted' : 'error', err instanceof AppError ? err.code : aborted ? 'aborted' : 'INTERNAL');
         event(aborted ? 'aborted' : 'error', err instanceof AppError ? { error: { code: err.code, message: err.message } } : {});
         if (aborted) return { ...finalOf(ctx, db.prepare('SELECT id, session_id, status, error FROM ai_runs WHERE id = ?').get(runId) as RunRow) };
