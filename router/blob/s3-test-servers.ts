@@ -13,7 +13,6 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 type S3rverCtor = new (opts: { port: number; address: string; silent: boolean; directory: string }) => S3rverInstance;
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverCtor;
 
 export interface RunningS3 {
   readonly endpoint: string;
@@ -42,6 +41,7 @@ async function createBucketAt(endpoint: string, credentials: RunningS3['credenti
 
 export async function startS3rver(): Promise<RunningS3> {
   const directory = mkdtempSync(join(tmpdir(), 'ocm-s3rver-'));
+  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverCtor;
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
   const addr = await server.run();
   const endpoint = `http://127.0.0.1:${addr.port}`;

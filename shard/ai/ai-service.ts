@@ -1,6 +1,7 @@
 // The AI service of one shard: model registry, rate card, quota gates and session lanes; every
 // model call goes through here so that quota reservation and the ledger row can never be skipped.
 import type Database from 'better-sqlite3';
+import { createMemoryTools, type MemoryTools } from '../memory/memory-tools.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
 import type { AiConfig, RateCard } from './ai-config.ts';
 import { echoInputTokens, echoTokens } from './providers/echo-provider.ts';
@@ -45,11 +46,18 @@ export class AiService {
   private readonly now: () => number;
   private readonly gates = new Map<string, QuotaGate>();
   private readonly ledger = new LedgerBatcher();
+  private memory: MemoryTools | undefined;
 
   constructor(cfg: AiConfig, opts: { now?: () => number } = {}) {
     this.registry = new ModelRegistry(cfg);
     this.rateCard = cfg.rateCard;
     this.now = opts.now ?? Date.now;
+  }
+
+  /** The memory tools agents with memory on get (created on first use: embedders are lazy). */
+  memoryTools(): MemoryTools {
+    this.memory ??= createMemoryTools({ now: this.now });
+    return this.memory;
   }
 
   nowMs(): number {

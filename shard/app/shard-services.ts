@@ -8,7 +8,7 @@ import { createShardMetrics, type ShardMetrics } from '../observability/metrics.
 import { Ownership } from '../ownership/ownership.ts';
 import type { RpcMethod } from '../rpc/rpc-method.ts';
 import { defaultRpcMethods } from '../rpc/methods/index.ts';
-import { openTenantDb } from '../tenants/sqlite-open.ts';
+import { openMemoryDb } from '../memory/memory-db.ts';
 import { TenantDatabases, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
 import { TenantStore } from '../tenants/tenant-store.ts';
 
@@ -45,7 +45,7 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
   });
   const ownership = new Ownership({ frozenRetryAfterSeconds: config.limits.frozenRetryAfterSeconds });
   const databases = new TenantDatabases({
-    openMemoryDb: opts.openMemoryDb ?? ((path) => openTenantDb(path, { synchronous: 'NORMAL', migrations: [] })),
+    openMemoryDb: opts.openMemoryDb ?? openMemoryDb,
   });
   const store = new TenantStore({
     dataDir,

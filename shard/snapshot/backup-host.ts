@@ -222,7 +222,7 @@ export class BackupHost {
       }
       // An epoch never goes backwards on this shard: fencing of moves relies on it.
       const epoch = live === undefined ? undefined : Math.max(live.epoch, staged.manifest.epoch);
-      const rec = await svc.store.adopt(target, epoch, caller.actor, 'tenant.restore');
+      const rec = await svc.store.adopt(target, epoch, caller.actor, 'tenant.restore.adopt');
       const token = target !== staged.manifest.tenant ? await svc.store.reissueToken(target) : undefined;
       svc.audit.append({
         tenant: target,

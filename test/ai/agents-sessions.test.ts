@@ -139,3 +139,18 @@ void test('concurrentSessions: a second session is refused while one runs; the s
   // once nothing runs, another session is admitted
   assert.equal(ok<{ message: { content: string } }>(await rpcCall(f.shard, token, 'chat.send', { sessionId: 'y', model: 'openai/gpt-fake', message: 'later', idempotencyKey: 'd' })).message.content, 'fake: later');
 });
+
+void test('an agent with memory on gets memory_save / memory_search over the tenant memory (offline, echo model)', async (t) => {
+  const f = await startAiFixture(t);
+  const { token, client } = await f.tenant('acme');
+  ok(await rpcCall(f.shard, token, 'agents.create', { name: 'rememberer', model: 'echo', memory: true }));
+  ok(await rpcCall(f.shard, token, 'agents.create', { name: 'forgetful', model: 'echo', memory: false }));
+  const saved = await client.chat.completions.create({ model: 'agent:rememberer', messages: [{ role: 'user', content: '/tool memory_save {"text":"the canary is teal","title":"canary"}' }] });
+  assert.match(saved.choices[0]?.message.content ?? '', /"saved":true/);
+  const found = await client.chat.completions.create({ model: 'agent:rememberer', messages: [{ role: 'user', content: '/tool memory_search {"query":"canary"}' }] });
+  assert.match(found.choices[0]?.message.content ?? '', /the canary is teal/);
+  // without memory the tool is not offered, so the echo model does not call it
+  const none = await client.chat.completions.create({ model: 'agent:forgetful', messages: [{ role: 'user', content: '/tool memory_search {"query":"canary"}' }] });
+  assert.equal(none.choices[0]?.finish_reason, 'stop');
+  assert.doesNotMatch(none.choices[0]?.message.content ?? '', /teal/);
+});

@@ -1,5 +1,6 @@
 // Runs an agent turn: session history in, bounded tool loop over built-in tools, transcript out.
 import { AppError } from '../../../router/errors/app-error.ts';
+import type { MemoryTools } from '../../memory/memory-tools.ts';
 import type { TenantContext } from '../../tenants/tenant-context.ts';
 import type { AiService } from '../ai-service.ts';
 import { addUsage, ZERO_USAGE, type ChatChunk, type ChatMessage, type ChatRequest, type FinishReason, type ToolCall, type ToolDef, type Usage } from '../providers/provider.ts';
@@ -24,6 +25,8 @@ export interface AgentTurn {
   /** When set, the turn streams: content deltas (and the final client tool calls) come here. */
   onChunk?: (c: ChatChunk) => void;
   now: () => number;
+  /** memory_search / memory_save over the tenant's memory.db, offered when the agent has memory on. */
+  memoryTools?: MemoryTools;
 }
 
 export interface AgentResult {
@@ -76,8 +79,11 @@ export async function runAgentTurn(turn: AgentTurn): Promise<AgentResult> {
   ensureSession(db, turn.sessionId, turn.agent.name === '' ? null : turn.agent.name, iso());
   appendMessages(db, turn.sessionId, turn.incoming, turn.runId, iso());
   const builtinDefs = turn.agent.tools.filter((t): t is BuiltinToolName => isBuiltinTool(t, turn.agent.tools)).map((t) => BUILTIN_TOOL_DEFS[t]);
-  const clientTools = (turn.clientTools ?? []).filter((t) => !isBuiltinTool(t.function.name, turn.agent.tools));
-  const tools = [...builtinDefs, ...clientTools];
+  const memory = turn.agent.memory ? turn.memoryTools : undefined;
+  const memoryDefs: ToolDef[] = memory === undefined ? [] : memory.definitions.map((d) => ({ type: 'function', function: { ...d.function } }));
+  const isInternal = (name: string): boolean => isBuiltinTool(name, turn.agent.tools) || (memory?.handles(name) ?? false);
+  const clientTools = (turn.clientTools ?? []).filter((t) => !isInternal(t.function.name));
+  const tools = [...builtinDefs, ...memoryDefs, ...clientTools];
   const sys = systemPrompt(turn);
   let usage: Usage = { ...ZERO_USAGE };
   let model = turn.agent.model;
@@ -116,21 +122,24 @@ export async function runAgentTurn(turn: AgentTurn): Promise<AgentResult> {
       }
     }
     appendMessages(db, turn.sessionId, [{ role: 'assistant', content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }], turn.runId, iso());
-    const internal = toolCalls.filter((tc) => isBuiltinTool(tc.function.name, turn.agent.tools));
+    const internal = toolCalls.filter((tc) => isInternal(tc.function.name));
     if (toolCalls.length === 0 || internal.length < toolCalls.length) {
       // done, or the model asked for the client's tools: hand them back (OpenAI semantics)
-      const forClient = toolCalls.filter((tc) => !isBuiltinTool(tc.function.name, turn.agent.tools));
+      const forClient = toolCalls.filter((tc) => !isInternal(tc.function.name));
       if (turn.onChunk !== undefined && forClient.length > 0) {
         turn.onChunk({ toolCalls: forClient.map((tc, index) => ({ index, id: tc.id, name: tc.function.name, arguments: tc.function.arguments })) });
       }
       return { content, toolCalls: forClient, finishReason: forClient.length > 0 ? 'tool_calls' : finishReason, usage, steps: step + 1, model };
     }
     if (step === turn.agent.maxToolSteps) break;
-    const results: ChatMessage[] = internal.map((tc) => ({
-      role: 'tool',
-      tool_call_id: tc.id,
-      content: runBuiltinTool(db, turn.agent.name, tc.function.name as BuiltinToolName, tc.function.arguments, turn.now),
-    }));
+    const results: ChatMessage[] = [];
+    for (const tc of internal) {
+      const content =
+        memory !== undefined && memory.handles(tc.function.name)
+          ? await memory.execute(tc.function.name, tc.function.arguments, { tenant: turn.tenant, signal: turn.signal })
+          : runBuiltinTool(db, turn.agent.name, tc.function.name as BuiltinToolName, tc.function.arguments, turn.now);
+      results.push({ role: 'tool', tool_call_id: tc.id, content });
+    }
     appendMessages(db, turn.sessionId, results, turn.runId, iso());
   }
   throw new AppError('AI_TOOL_LOOP_LIMIT', { details: { maxToolSteps: turn.agent.maxToolSteps } });

@@ -131,6 +131,7 @@ export async function executeChat(
           signal,
           ...(opts.onChunk === undefined ? {} : { onChunk: opts.onChunk }),
           now: () => x.req.server.shard.now().getTime(),
+          memoryTools: x.ai.memoryTools(),
         }),
       );
       return { content: r.content, toolCalls: r.toolCalls, finishReason: r.finishReason, usage: r.usage, sessionId: sid };

@@ -33,7 +33,16 @@ function answer(req: ChatRequest): ChatResult {
   const trig = TOOL_TRIGGER.exec(userText.trim());
   const tool = trig === null ? undefined : req.tools?.find((t) => t.function.name === trig[1]);
   if (trig !== null && tool !== undefined) {
-    const args = JSON.stringify({ input: trig[2] ?? '' });
+    const rest = (trig[2] ?? '').trim();
+    let args = JSON.stringify({ input: rest });
+    if (rest.startsWith('{')) {
+      try {
+        const j = JSON.parse(rest) as unknown;
+        if (typeof j === 'object' && j !== null && !Array.isArray(j)) args = JSON.stringify(j);
+      } catch {
+        // not JSON: passed as {input}
+      }
+    }
     const id = `call_echo_${createHash('sha256').update(userText).digest('hex').slice(0, 12)}`;
     return {
       content: null,

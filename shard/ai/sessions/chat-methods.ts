@@ -129,6 +129,7 @@ export const chatMethods: RpcMethod[] = [
           signal,
           ...(ctx.notify === undefined ? {} : { onChunk: (c) => { if (c.content !== undefined) event('delta', { delta: c.content }); } }),
           now: () => ai.nowMs(),
+          memoryTools: ai.memoryTools(),
         });
       });
       const key = `${ctx.tenant.id}\u0000${runId}`;
