@@ -1,7 +1,7 @@
 // Lint: typescript-eslint with type information, plus the project's layering rules.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importPlugin from 'eslint-plugin-import';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.openclawmu/**', 'loadtest/results/**', '**/*.mjs', '**/*.js'] },
@@ -12,7 +12,9 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
-    plugins: { 'import-x': importX },
+    plugins: { import: importPlugin },
+    // Imports name their .ts files explicitly, so the node resolver finds them.
+    settings: { 'import/resolver': { node: { extensions: ['.ts', '.js', '.mjs'] } }, 'import/extensions': ['.ts', '.js', '.mjs'] },
     rules: {
       '@typescript-eslint/no-floating-promises': ['error', {
         // node:test's test()/describe() return promises the runner itself awaits.
@@ -22,7 +24,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-explicit-any': 'error',
-      'import-x/no-cycle': ['error', { maxDepth: 10 }],
+      'import/no-cycle': ['error', { maxDepth: 10 }],
       'no-console': 'off',
     },
   },

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isAppError } from '../errors/app-error.ts';
@@ -76,4 +77,43 @@ void test('openBlobStore refuses unsupported and unsafe URLs with BLOB_URL_INVAL
   const s3 = openBlobStore('s3://bucket/some/prefix/?endpoint=http://127.0.0.1:9000&region=eu-west-1');
   assert.equal(s3.url, 's3://bucket/some/prefix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=eu-west-1');
   void s3.close();
+});
+
+// Several CLI processes may update the fleet manifest at once: compare-and-swap must lose no update.
+const INCREMENTER = `
+import { openBlobStore } from './router/index.ts';
+const store = openBlobStore(process.argv[1]);
+let done = 0;
+while (done < 15) {
+  const cur = await store.get('counter');
+  if (cur === null) throw new Error('no counter');
+  try {
+    await store.put('counter', String(Number(cur.body.toString()) + 1), { ifMatch: cur.etag });
+    done++;
+  } catch (err) {
+    if (err.code !== 'BLOB_PRECONDITION_FAILED') throw err;
+  }
+}
+`;
+
+void test('compare-and-swap across processes: 4 processes × 15 increments of one object lose no update', async (t) => {
+  const root = tempDir(t);
+  const url = pathToFileURL(root).href;
+  const store = openBlobStore(url);
+  t.after(() => store.close());
+  await store.put('counter', '0', { ifNoneMatch: '*' });
+  const runs = Array.from({ length: 4 }, () =>
+    new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', INCREMENTER, url], { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`incrementer exited ${code}: ${stderr.slice(-500)}`))));
+      t.after(() => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      });
+    }),
+  );
+  await Promise.all(runs);
+  assert.equal((await store.get('counter'))?.body.toString(), '60');
 });

@@ -4,7 +4,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Pool } from 'undici';
 import { AppError, isAppError } from '../errors/app-error.ts';
 import { ProxiedResponse } from './proxied-response.ts';
-import type { Forwarder } from '../core/forward-to-owner.ts';
+import type { Forwarder, OutgoingParts } from '../core/forward-to-owner.ts';
 
 export interface UndiciForwarderOptions {
   /** Connections per shard. */
@@ -19,8 +19,8 @@ export interface UndiciForwarderOptions {
 
 export interface UndiciForwarder {
   readonly forward: Forwarder;
-  /** Closes the pools of origins no longer listed (after a manifest change). */
-  retain(origins: readonly string[]): void;
+  /** Closes the pools of shard URLs no longer listed (after a manifest change). */
+  retain(shardUrls: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -29,10 +29,11 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): UndiciForwarder {
   const pools = new Map<string, Pool>();
-  const poolFor = (origin: string): Pool => {
-    let p = pools.get(origin);
+  // Keyed by the shard URL as the manifest writes it (normalised), so no URL parsing per request.
+  const poolFor = (shardUrl: string): Pool => {
+    let p = pools.get(shardUrl);
     if (p === undefined) {
-      p = new Pool(origin, {
+      p = new Pool(new URL(shardUrl).origin, {
         connections: opts.connections ?? 64,
         connectTimeout: opts.connectTimeoutMs ?? 5_000,
         headersTimeout: opts.headersTimeoutMs ?? 300_000,
@@ -40,52 +41,55 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
         keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4_000,
         pipelining: 1,
       });
-      pools.set(origin, p);
+      pools.set(shardUrl, p);
     }
     return p;
   };
 
-  const forward = async (shardUrl: string, req: Request, bufferedBody?: Uint8Array): Promise<Response> => {
-    const target = new URL(req.url);
+  const parts = async (shardUrl: string, out: OutgoingParts): Promise<Response> => {
     const headers: Record<string, string> = {};
-    req.headers.forEach((v, k) => {
+    out.headers.forEach((v, k) => {
       if (!HOP_BY_HOP.has(k)) headers[k] = v;
     });
-    let body: Uint8Array | Readable | null = null;
-    if (bufferedBody !== undefined) body = bufferedBody;
-    else if (req.body !== null) body = Readable.fromWeb(req.body as WebReadableStream<Uint8Array>);
+    const body: Uint8Array | Readable | null =
+      out.body === null ? null : out.body instanceof Uint8Array ? out.body : Readable.fromWeb(out.body as WebReadableStream<Uint8Array>);
     let res;
     try {
-      res = await poolFor(new URL(shardUrl).origin).request({
-        method: req.method as 'GET',
-        path: target.pathname + target.search,
+      res = await poolFor(shardUrl).request({
+        method: out.method as 'GET',
+        path: out.pathAndQuery,
         headers,
         body,
-        signal: req.signal,
+        ...(out.signal === undefined ? {} : { signal: out.signal }),
       });
     } catch (err) {
       throw mapUndiciError(err, shardUrl);
     }
-    const out = new Headers();
+    const resHeaders = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {
       if (v === undefined || HOP_BY_HOP.has(k)) continue;
-      if (Array.isArray(v)) for (const one of v) out.append(k, one);
-      else out.set(k, v);
+      if (Array.isArray(v)) for (const one of v) resHeaders.append(k, one);
+      else resHeaders.set(k, v);
     }
-    if (NULL_BODY_STATUS.has(res.statusCode) || req.method === 'HEAD') {
+    if (NULL_BODY_STATUS.has(res.statusCode) || out.method === 'HEAD') {
       res.body.resume();
-      return new Response(null, { status: res.statusCode, headers: out });
+      return new Response(null, { status: res.statusCode, headers: resHeaders });
     }
-    return new ProxiedResponse(res.body, { status: res.statusCode, headers: out });
+    return new ProxiedResponse(res.body, { status: res.statusCode, headers: resHeaders });
+  };
+
+  const forward = (shardUrl: string, req: Request): Promise<Response> => {
+    const target = new URL(req.url);
+    return parts(shardUrl, { method: req.method, pathAndQuery: target.pathname + target.search, headers: req.headers, body: req.body, signal: req.signal });
   };
 
   return {
-    forward: Object.assign(forward, { takesBufferedBody: true }) satisfies Forwarder,
-    retain(origins) {
-      const keep = new Set(origins.map((o) => new URL(o).origin));
-      for (const [origin, p] of pools) {
-        if (!keep.has(origin)) {
-          pools.delete(origin);
+    forward: Object.assign(forward, { parts }) satisfies Forwarder,
+    retain(origins: readonly string[]) {
+      const keep = new Set(origins);
+      for (const [url, p] of pools) {
+        if (!keep.has(url)) {
+          pools.delete(url);
           void p.close().catch(() => {});
         }
       }

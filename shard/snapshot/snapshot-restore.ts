@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import { AppError, isAppError, type BlobStore } from '../../router/index.ts';
 import { ArchivePolicy, DEFAULT_ARCHIVE_CAPS, pathProblem, type ArchiveCaps } from './archive-policy.ts';
@@ -13,6 +12,7 @@ import { parseSnapshotManifest, type SnapshotManifest } from './snapshot-manifes
 import { parseSnapshotKey } from './snapshot-keys.ts';
 import { isSqliteSidecar, listTree, sha256File } from './tenant-tree.ts';
 import { zstdDecompressCapped } from './zstd-stream.ts';
+import { integrityCheck } from './sqlite-backup.ts';
 
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
@@ -181,21 +181,16 @@ async function verifyTree(tree: string, m: SnapshotManifest, onProgress?: (p: Re
   for (const dbPath of m.databases) {
     if (isSqliteSidecar(dbPath)) continue;
     await removeSidecars(tree, dbPath);
-    let result: unknown;
+    let result: string;
     try {
-      const db = new Database(join(tree, dbPath), { readonly: true, fileMustExist: true });
-      try {
-        result = db.pragma('integrity_check', { simple: true });
-      } finally {
-        db.close();
-      }
+      result = await integrityCheck(join(tree, dbPath));
     } catch (cause) {
       throw new AppError('SNAPSHOT_CORRUPT', { message: 'A database in the snapshot cannot be opened.', details: { path: dbPath.slice(0, 200) }, cause });
     } finally {
       await removeSidecars(tree, dbPath);
     }
     if (result !== 'ok') {
-      throw new AppError('SNAPSHOT_CORRUPT', { message: 'A database in the snapshot failed integrity_check.', details: { path: dbPath.slice(0, 200), result: String(result).slice(0, 200) } });
+      throw new AppError('SNAPSHOT_CORRUPT', { message: 'A database in the snapshot failed integrity_check.', details: { path: dbPath.slice(0, 200), result: result.slice(0, 200) } });
     }
   }
   for (const f of m.files) if (!isSqliteSidecar(f.path)) await fsyncPath(join(tree, f.path));

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -168,6 +169,17 @@ void test('integrity: a truncated archive, a flipped byte, a file whose content 
   const entries: CraftEntry[] = [{ path: 'f', type: 'file', body: randomBytes(5000) }];
   const cut = craftTar(entries, { truncateAt: 2048 });
   await expectRefused(w, await publishSnapshot(w.store, 'acme', zstd(cut), cut.length, entries), 'SNAPSHOT_CORRUPT');
+  // A database that hashes fine but is corrupt inside: integrity_check refuses it.
+  const dbFile = join(w.root, 'corrupt.db');
+  const db = new Database(dbFile);
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v)');
+  const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
+  for (let i = 0; i < 2000; i++) ins.run(`value ${i} ${'x'.repeat(50)}`);
+  db.close();
+  const bytes = readFileSync(dbFile);
+  for (let i = 4096 * 3; i < 4096 * 3 + 400; i++) bytes[i] = 0x55; // scribble over a b-tree page
+  const dbEntries: CraftEntry[] = [{ path: 'state.db', type: 'file', body: bytes }];
+  await expectRefused(w, await publishTar(w, dbEntries, { databases: ['state.db'] }), 'SNAPSHOT_CORRUPT');
   // Archive hash fine, but a file inside differs from the manifest's file hash.
   await expectRefused(w, await publishTar(w, [ok], { files: [{ path: 'ok.txt', size: 5, sha256: sha256(Buffer.from('FINE\n')) }] }), 'SNAPSHOT_HASH_MISMATCH');
 });
