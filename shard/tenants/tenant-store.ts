@@ -195,77 +195,77 @@ export class TenantStore {
     requestId?: string,
   ): Promise<TenantRecord> {
     return this.withLock(id, async () => {
-    const rec = this.require(id);
-    const quota: Record<string, unknown> = { ...rec.quota };
-    if (patch.quota !== undefined) {
-      for (const [k, v] of Object.entries(patch.quota)) {
-        if (v === null) delete quota[k];
-        else if (v !== undefined) quota[k] = v;
+      const rec = this.require(id);
+      const quota: Record<string, unknown> = { ...rec.quota };
+      if (patch.quota !== undefined) {
+        for (const [k, v] of Object.entries(patch.quota)) {
+          if (v === null) delete quota[k];
+          else if (v !== undefined) quota[k] = v;
+        }
       }
-    }
-    const next: TenantRecord = {
-      ...rec,
-      displayName: patch.displayName ?? rec.displayName,
-      disabled: patch.disabled ?? rec.disabled,
-      quota: quota as Quota,
-      updatedAt: this.now().toISOString(),
-    };
-    await this.writeRecord(next);
-    const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
-    this.deps.audit.append({
-      tenant: id,
-      actor,
-      action: patch.quota !== undefined ? 'tenant.update.quota' : 'tenant.update',
-      target: id,
-      outcome: 'ok',
-      details: { fields: changed, ...(patch.quota === undefined ? {} : { quota: next.quota }) },
-      ...(requestId === undefined ? {} : { requestId }),
-    });
-    return next;
+      const next: TenantRecord = {
+        ...rec,
+        displayName: patch.displayName ?? rec.displayName,
+        disabled: patch.disabled ?? rec.disabled,
+        quota: quota as Quota,
+        updatedAt: this.now().toISOString(),
+      };
+      await this.writeRecord(next);
+      const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+      this.deps.audit.append({
+        tenant: id,
+        actor,
+        action: patch.quota !== undefined ? 'tenant.update.quota' : 'tenant.update',
+        target: id,
+        outcome: 'ok',
+        details: { fields: changed, ...(patch.quota === undefined ? {} : { quota: next.quota }) },
+        ...(requestId === undefined ? {} : { requestId }),
+      });
+      return next;
     });
   }
 
   /** New token works at once; the old one stops at once or after `graceSeconds`. */
   rotate(id: string, graceSeconds: number, actor: AuditActor, requestId?: string): Promise<{ record: TenantRecord; token: string }> {
     return this.withLock(id, async () => {
-    const rec = this.require(id);
-    const token = mintTenantToken(id);
-    const now = this.now();
-    const hash = sha256Hex(token);
-    const next: TenantRecord = {
-      ...rec,
-      token: { hash, keyId: keyIdOf(hash, true), createdAt: now.toISOString() },
-      updatedAt: now.toISOString(),
-    };
-    if (graceSeconds > 0) next.previousToken = { ...rec.token, notAfter: new Date(now.getTime() + graceSeconds * 1000).toISOString() };
-    else delete next.previousToken;
-    await this.writeRecord(next);
-    this.deps.audit.append({
-      tenant: id,
-      actor,
-      action: 'tenant.token.rotate',
-      target: id,
-      outcome: 'ok',
-      details: { oldKeyId: rec.token.keyId, newKeyId: next.token.keyId, graceSeconds },
-      ...(requestId === undefined ? {} : { requestId }),
-    });
-    return { record: next, token };
+      const rec = this.require(id);
+      const token = mintTenantToken(id);
+      const now = this.now();
+      const hash = sha256Hex(token);
+      const next: TenantRecord = {
+        ...rec,
+        token: { hash, keyId: keyIdOf(hash, true), createdAt: now.toISOString() },
+        updatedAt: now.toISOString(),
+      };
+      if (graceSeconds > 0) next.previousToken = { ...rec.token, notAfter: new Date(now.getTime() + graceSeconds * 1000).toISOString() };
+      else delete next.previousToken;
+      await this.writeRecord(next);
+      this.deps.audit.append({
+        tenant: id,
+        actor,
+        action: 'tenant.token.rotate',
+        target: id,
+        outcome: 'ok',
+        details: { oldKeyId: rec.token.keyId, newKeyId: next.token.keyId, graceSeconds },
+        ...(requestId === undefined ? {} : { requestId }),
+      });
+      return { record: next, token };
     });
   }
 
   /** Wipes the tenant's directory (audit records stay). */
   delete(id: string, actor: AuditActor, requestId?: string): Promise<void> {
     return this.withLock(id, async () => {
-    this.require(id);
-    this.deps.databases.close(id);
-    const trash = join(this.deps.dataDir, 'trash', `${id}.${randomBytes(4).toString('hex')}`);
-    await rename(this.dirOf(id), trash);
-    await fsyncDirAsync(this.root);
-    this.records.delete(id);
-    this.overlays.delete(id);
-    this.deps.ownership.forget(id);
-    await rm(trash, { recursive: true, force: true });
-    this.deps.audit.append({ tenant: id, actor, action: 'tenant.delete', target: id, outcome: 'ok', ...(requestId === undefined ? {} : { requestId }) });
+      this.require(id);
+      this.deps.databases.close(id);
+      const trash = join(this.deps.dataDir, 'trash', `${id}.${randomBytes(4).toString('hex')}`);
+      await rename(this.dirOf(id), trash);
+      await fsyncDirAsync(this.root);
+      this.records.delete(id);
+      this.overlays.delete(id);
+      this.deps.ownership.forget(id);
+      await rm(trash, { recursive: true, force: true });
+      this.deps.audit.append({ tenant: id, actor, action: 'tenant.delete', target: id, outcome: 'ok', ...(requestId === undefined ? {} : { requestId }) });
     });
   }
 
@@ -295,63 +295,63 @@ export class TenantStore {
     const now = this.require(id);
     this.deps.ownership.set(id, { kind: state, epoch: now.epoch });
     return this.withLock(id, async () => {
-    const rec = this.require(id);
-    const next: TenantRecord = { ...rec, state, updatedAt: this.now().toISOString() };
-    await this.writeRecord(next);
-    this.deps.ownership.set(id, { kind: state, epoch: rec.epoch });
-    this.deps.audit.append({ tenant: id, actor, action: state === 'frozen' ? 'tenant.freeze' : 'tenant.thaw', target: id, outcome: 'ok', details: { epoch: rec.epoch } });
-    return next;
+      const rec = this.require(id);
+      const next: TenantRecord = { ...rec, state, updatedAt: this.now().toISOString() };
+      await this.writeRecord(next);
+      this.deps.ownership.set(id, { kind: state, epoch: rec.epoch });
+      this.deps.audit.append({ tenant: id, actor, action: state === 'frozen' ? 'tenant.freeze' : 'tenant.thaw', target: id, outcome: 'ok', details: { epoch: rec.epoch } });
+      return next;
     });
   }
 
   /** Records that the tenant now lives on `owner` at `epoch`: tombstone, databases closed, data set aside. */
   markMoved(id: string, owner: string, epoch: number, actor: AuditActor): Promise<Tombstone> {
     return this.withLock(id, async () => {
-    const rec = this.records.get(id);
-    if (rec !== undefined && epoch <= rec.epoch) {
-      throw new AppError('MOVE_EPOCH_STALE', { details: { id, epoch, current: rec.epoch } });
-    }
-    const tomb: Tombstone = { id, owner, epoch, movedAt: this.now().toISOString() };
-    await writeFileAtomic(join(this.deps.dataDir, 'tombstones', `${id}.json`), `${JSON.stringify(tomb)}\n`);
-    this.tombstones.set(id, tomb);
-    this.deps.ownership.set(id, { kind: 'moved', owner, epoch });
-    if (rec !== undefined) {
-      this.deps.databases.close(id);
-      await rename(this.dirOf(id), join(this.deps.dataDir, 'retired', `${id}.${rec.epoch}.${randomBytes(3).toString('hex')}`));
-      await fsyncDirAsync(this.root);
-      this.records.delete(id);
-      this.overlays.delete(id);
-    }
-    this.deps.audit.append({ tenant: id, actor, action: 'tenant.moved', target: id, outcome: 'ok', details: { owner, epoch } });
-    return tomb;
+      const rec = this.records.get(id);
+      if (rec !== undefined && epoch <= rec.epoch) {
+        throw new AppError('MOVE_EPOCH_STALE', { details: { id, epoch, current: rec.epoch } });
+      }
+      const tomb: Tombstone = { id, owner, epoch, movedAt: this.now().toISOString() };
+      await writeFileAtomic(join(this.deps.dataDir, 'tombstones', `${id}.json`), `${JSON.stringify(tomb)}\n`);
+      this.tombstones.set(id, tomb);
+      this.deps.ownership.set(id, { kind: 'moved', owner, epoch });
+      if (rec !== undefined) {
+        this.deps.databases.close(id);
+        await rename(this.dirOf(id), join(this.deps.dataDir, 'retired', `${id}.${rec.epoch}.${randomBytes(3).toString('hex')}`));
+        await fsyncDirAsync(this.root);
+        this.records.delete(id);
+        this.overlays.delete(id);
+      }
+      this.deps.audit.append({ tenant: id, actor, action: 'tenant.moved', target: id, outcome: 'ok', details: { owner, epoch } });
+      return tomb;
     });
   }
 
   /** Adopts a tenant directory already renamed into place (restore or move import). */
   adopt(id: string, epoch: number | undefined, actor: AuditActor, action: string, state: 'owned' | 'frozen' = 'owned'): Promise<TenantRecord> {
     return this.withLock(id, async () => {
-    const rec = TenantRecordSchema.parse(JSON.parse(await readFile(join(this.dirOf(id), 'tenant.json'), 'utf8')));
-    const next: TenantRecord = { ...rec, id, epoch: epoch ?? rec.epoch, state, updatedAt: this.now().toISOString() };
-    await this.writeRecord(next);
-    await this.removeTombstone(id);
-    this.overlays.delete(id);
-    this.deps.ownership.set(id, { kind: state, epoch: next.epoch });
-    this.deps.audit.append({ tenant: id, actor, action, target: id, outcome: 'ok', details: { epoch: next.epoch } });
-    return next;
+      const rec = TenantRecordSchema.parse(JSON.parse(await readFile(join(this.dirOf(id), 'tenant.json'), 'utf8')));
+      const next: TenantRecord = { ...rec, id, epoch: epoch ?? rec.epoch, state, updatedAt: this.now().toISOString() };
+      await this.writeRecord(next);
+      await this.removeTombstone(id);
+      this.overlays.delete(id);
+      this.deps.ownership.set(id, { kind: state, epoch: next.epoch });
+      this.deps.audit.append({ tenant: id, actor, action, target: id, outcome: 'ok', details: { epoch: next.epoch } });
+      return next;
     });
   }
 
   /** Replaces the record of a tenant whose files were just restored, with a fresh token. */
   reissueToken(id: string): Promise<string> {
     return this.withLock(id, async () => {
-    const rec = this.require(id);
-    const token = mintTenantToken(id);
-    const hash = sha256Hex(token);
-    const ts = this.now().toISOString();
-    const next: TenantRecord = { ...rec, token: { hash, keyId: keyIdOf(hash, true), createdAt: ts }, updatedAt: ts };
-    delete next.previousToken;
-    await this.writeRecord(next);
-    return token;
+      const rec = this.require(id);
+      const token = mintTenantToken(id);
+      const hash = sha256Hex(token);
+      const ts = this.now().toISOString();
+      const next: TenantRecord = { ...rec, token: { hash, keyId: keyIdOf(hash, true), createdAt: ts }, updatedAt: ts };
+      delete next.previousToken;
+      await this.writeRecord(next);
+      return token;
     });
   }
 
@@ -369,11 +369,11 @@ export class TenantStore {
   /** Read-modify-write of the overlay under the tenant's lock (no lost update between writers). */
   editOverlay(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown>> {
     return this.withLock(id, async () => {
-      this.require(id);
-      const next = change(this.readOverlay(id));
-      await writeFileAtomic(join(this.dirOf(id), 'config.yaml'), toYaml(next));
-      this.overlays.set(id, next);
-      return next;
+        this.require(id);
+        const next = change(this.readOverlay(id));
+        await writeFileAtomic(join(this.dirOf(id), 'config.yaml'), toYaml(next));
+        this.overlays.set(id, next);
+        return next;
     });
   }
 
