@@ -109,7 +109,6 @@ async function extractHardened(archive: string, tree: string, m: SnapshotManifes
     maxDepth: caps.maxDepth,
     maxDecompressionRatio: caps.maxRatio,
     filter: (path, entry) => {
-      console.error('DBG filter', path, 'type' in entry ? entry.type : '?', entry.size);
       if (refusal !== undefined) return false;
       try {
         const type = 'type' in entry ? entry.type : 'unknown';
@@ -117,14 +116,11 @@ async function extractHardened(archive: string, tree: string, m: SnapshotManifes
         return true;
       } catch (err) {
         refusal = isAppError(err) ? err : new AppError('SNAPSHOT_ARCHIVE_REJECTED', { cause: err });
-        console.error('DBG refused', refusal.code, refusal.details);
         unpack.abort(new Error('entry refused'));
         return false;
       }
     },
   });
-  unpack.on('error', (e: Error) => console.error('DBG unpack error', e.message));
-  unpack.on('finish', () => console.error('DBG unpack finish'));
   const maxOutputBytes = Math.min(caps.maxTarBytes, m.archive.tarBytes, Math.max(m.archive.size, 1) * caps.maxRatio);
   try {
     await pipeline(createReadStream(archive), zstdDecompressCapped({ maxOutputBytes, windowLogMax: 27 }), unpack);
