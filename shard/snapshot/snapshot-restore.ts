@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { AppError, isAppError, type BlobStore } from '../../router/index.ts';
@@ -90,6 +90,55 @@ async function downloadVerified(store: BlobStore, m: SnapshotManifest, dest: str
   }
 }
 
+type Unpacker = ReturnType<typeof tar.x>;
+
+/**
+ * Feeds decompressed pieces into tar's unpacker by hand. stream.pipeline() waits for the source
+ * to be drained, but node-tar's Minipass unpacker can finish at the end-of-archive marker and
+ * stop reading; a pipeline would then wait forever with nothing left on the event loop.
+ */
+async function feedUnpack(source: Readable, decompress: (src: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>, unpack: Unpacker): Promise<void> {
+  let finished = false;
+  let failed: unknown;
+  const done = new Promise<void>((resolve, reject) => {
+    unpack.once('finish', () => {
+      finished = true;
+      resolve();
+    });
+    unpack.once('error', (err: unknown) => {
+      failed = err;
+      reject(err);
+    });
+  });
+  done.catch(() => undefined); // observed below
+  const settled = (): boolean => finished || failed !== undefined;
+  const drained = (): Promise<void> =>
+    new Promise((resolve) => {
+      const on = (): void => {
+        unpack.off('drain', on);
+        unpack.off('finish', on);
+        unpack.off('error', on);
+        resolve();
+      };
+      unpack.on('drain', on);
+      unpack.on('finish', on);
+      unpack.on('error', on);
+    });
+  try {
+    for await (const piece of decompress(source as AsyncIterable<Buffer>)) {
+      if (settled()) break;
+      if (!unpack.write(piece)) await drained();
+    }
+    if (!settled()) unpack.end();
+    await done;
+  } catch (err) {
+    if (!settled()) unpack.abort(err instanceof Error ? err : new Error(String(err)));
+    throw failed ?? err;
+  } finally {
+    source.destroy();
+  }
+}
+
 /** zstd outside tar, then tar.x with every protection on and a filter that refuses (not skips) bad entries. */
 async function extractHardened(archive: string, tree: string, m: SnapshotManifest, caps: ArchiveCaps): Promise<void> {
   const policy = new ArchivePolicy(caps, {
@@ -123,7 +172,7 @@ async function extractHardened(archive: string, tree: string, m: SnapshotManifes
   });
   const maxOutputBytes = Math.min(caps.maxTarBytes, m.archive.tarBytes, Math.max(m.archive.size, 1) * caps.maxRatio);
   try {
-    await pipeline(createReadStream(archive), zstdDecompressCapped({ maxOutputBytes, windowLogMax: 27 }), unpack);
+    await feedUnpack(createReadStream(archive), zstdDecompressCapped({ maxOutputBytes, windowLogMax: 27 }), unpack);
   } catch (err) {
     if (refusal !== undefined) throw refusal;
     if (isAppError(err)) throw err;
