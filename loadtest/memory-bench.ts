@@ -1,6 +1,7 @@
 // Memory search benchmark: p50/p99 query latency at 10k and 100k chunks (float, int8, binary vec0
 // indexes, hybrid and vector-only) beside a plain JavaScript brute-force scan of the same vectors,
 // plus indexing throughput. Run: node --import tsx loadtest/memory-bench.ts [--sizes 10000,100000] [--queries 200]
+// [--quant none,int8,binary] [--real-path-docs 2000]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ function arg(name: string, def: string): string {
 const SIZES = arg('sizes', '10000,100000').split(',').map(Number);
 const QUERIES = Number(arg('queries', '200'));
 const REAL_PATH_DOCS = Number(arg('real-path-docs', '2000'));
+const QUANT = arg('quant', 'none,int8,binary').split(',') as Quantization[];
 
 // Deterministic synthetic text: a Zipf-like draw from a 5,000-word vocabulary of pronounceable words.
 let seed = 42;
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
       const bf = await time(QUERIES, (i) => bruteForce(vectors, qv[i] as Float32Array, 10));
       rows.push({ chunks: size, variant: 'JS brute force (float32 dot, top-10)', p50: pct(bf, 50), p99: pct(bf, 99), mean: bf.reduce((a, b) => a + b, 0) / bf.length });
 
-      for (const q of ['none', 'int8', 'binary'] as Quantization[]) {
+      for (const q of QUANT) {
         if (q !== 'none') {
           t0 = performance.now();
           await ensureIndex(db, emb, q, { now: Date.now });
@@ -178,7 +180,7 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
   const outDir = new URL('./results/', import.meta.url).pathname;
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'memory-bench.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, queries: QUERIES, load, rows, throughput }, null, 2));
+  writeFileSync(join(outDir, QUANT.length === 3 ? 'memory-bench.json' : `memory-bench-${QUANT.join('-')}.json`), JSON.stringify({ at: new Date().toISOString(), node: process.version, queries: QUERIES, load, rows, throughput }, null, 2));
 }
 
 await main();

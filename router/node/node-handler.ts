@@ -75,7 +75,14 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
   let request: Request;
   try {
     const host = /^[A-Za-z0-9.:[\]-]+$/.test(req.headers.host ?? '') ? (req.headers.host as string) : 'router';
-    request = new Request(`http://${host}${req.url ?? '/'}`, { method, headers, ...(body === undefined ? {} : { body, duplex: 'half' }) } as RequestInit);
+    const url = `http://${host}${req.url ?? '/'}`;
+    if (!(req.url ?? '/').startsWith('/')) throw new TypeError('not an origin-form request target');
+    request =
+      body === undefined
+        ? // Without a body stream the core reads only url, method, headers and body (null): a plain
+          // object spares a Request (and the AbortSignal it always allocates), ~0.05 ms on Node 20.
+          ({ url, method, headers, body: null } as unknown as Request)
+        : new Request(url, { method, headers, body, duplex: 'half' } as RequestInit);
   } catch {
     res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BAD_REQUEST', message: 'The request is malformed.' } }));
     return;

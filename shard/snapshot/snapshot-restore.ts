@@ -90,7 +90,7 @@ async function downloadVerified(store: BlobStore, m: SnapshotManifest, dest: str
   }
 }
 
-type Unpacker = ReturnType<typeof tar.x>;
+type Unpacker = tar.Unpack;
 
 /**
  * Feeds decompressed pieces into tar's unpacker by hand. stream.pipeline() waits for the source
