@@ -52,10 +52,13 @@ child.on('close', (code) => {
   const pass = /ℹ pass (\d+)/.exec(tail);
   const fail = /ℹ fail (\d+)/.exec(tail);
   const skipped = /ℹ skipped (\d+)/.exec(tail);
+  const cancelled = /ℹ cancelled (\d+)/.exec(tail);
   if (m === null || Number(m[1]) === 0) {
     console.error('run-tests: the runner executed no tests; failing');
     process.exit(1);
   }
-  console.log(`${pass?.[1] ?? 0} passed, ${fail?.[1] ?? 0} failed, ${skipped?.[1] ?? 0} skipped`);
+  // Cancelled tests (a hung promise, a timeout) count as failed.
+  const failed = Number(fail?.[1] ?? 0) + Number(cancelled?.[1] ?? 0);
+  console.log(`${pass?.[1] ?? 0} passed, ${failed} failed, ${skipped?.[1] ?? 0} skipped`);
   process.exit(code ?? 1);
 });

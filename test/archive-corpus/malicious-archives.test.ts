@@ -174,7 +174,9 @@ void test('integrity: a truncated archive, a flipped byte, a file whose content 
   const db = new Database(dbFile);
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v)');
   const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
-  for (let i = 0; i < 2000; i++) ins.run(`value ${i} ${'x'.repeat(50)}`);
+  db.transaction(() => {
+    for (let i = 0; i < 2000; i++) ins.run(`value ${i} ${'x'.repeat(50)}`);
+  })();
   db.close();
   const bytes = readFileSync(dbFile);
   for (let i = 4096 * 3; i < 4096 * 3 + 400; i++) bytes[i] = 0x55; // scribble over a b-tree page
@@ -217,10 +219,22 @@ void test('Node 20 crash trap: a file that merely starts with the zstd magic kil
   assert.ok(process.uptime() > 0, 'still alive');
 });
 
-void test('after the whole corpus a genuine snapshot still restores', async (t) => {
+void test('after the whole corpus a genuine snapshot still restores (regression: a one-file tar made the restore hang forever)', async (t) => {
   const w = world(t);
-  const key = await publishTar(w, [{ path: 'dir', type: 'dir' }, { path: 'dir/file.txt', type: 'file', body: Buffer.from('ok') }, ok]);
+  // This tar (a ~300 KB SQLite file, nothing after the end-of-archive marker) made node-tar's
+  // unpacker finish while stream.pipeline() still waited to drain it: the restore hung forever.
+  const dbFile = join(w.root, 'genuine.db');
+  const db = new Database(dbFile);
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v)');
+  const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
+  db.transaction(() => {
+    for (let i = 0; i < 2000; i++) ins.run(`value ${i} ${'x'.repeat(50)}`);
+  })();
+  db.close();
+  const big = readFileSync(dbFile);
+  const key = await publishTar(w, [{ path: 'state.db', type: 'file', body: big }]);
   const staged = await stageRestore({ store: w.store, key, stagingRoot: w.staging });
   t.after(() => staged.discard());
-  assert.deepEqual(readdirSync(staged.dir).sort(), ['dir', 'ok.txt']);
+  assert.deepEqual(readdirSync(staged.dir), ['state.db']);
+  assert.ok(readFileSync(join(staged.dir, 'state.db')).equals(big));
 });
