@@ -10,7 +10,7 @@ interface FleetView {
 }
 
 export function registerFleetCommands(program: Command): void {
-  const fleet = program.command('fleet').description('The fleet as the router sees it');
+  const fleet = program.command('fleet').description('The fleet: status through the router; add-shard, remove-shard, rebalance through the blob store');
   fleet
     .command('status')
     .description('Manifest version and each shard: up/down, tenants, in-flight requests')

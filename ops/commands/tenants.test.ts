@@ -36,7 +36,7 @@ async function cliInProcess(args: string[], env: Record<string, string> = {}, cw
   let code = 0;
   try {
     process.exitCode = undefined;
-    await buildProgram().exitOverride().parseAsync(['node', 'openclawmu', ...args]);
+    await (await buildProgram()).exitOverride().parseAsync(['node', 'openclawmu', ...args]);
     code = typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     code = err instanceof Exit ? err.code : 1;
