@@ -37,6 +37,7 @@ export function registerDevCommand(program: Command): void {
           `  manifest   ${f.blobUrl}/fleet/manifest.json (version ${f.manifest.version})`,
           `  admin key  ${f.adminKey}   (kept in ${join(f.dataDir, 'dev.json')})`,
           `  logs       ${join(f.dataDir, 'logs')}/`,
+          `  models     echo (built-in: repeats your input, works offline)${f.providers.map((p) => `, ${p}/<model>`).join('')}${f.providers.length === 0 ? '; set OPENAI_API_KEY or ANTHROPIC_API_KEY (and *_BASE_URL) for real models' : ''}`,
           ``,
           `Try:`,
           `  curl -s ${f.routerUrl}/v1/fleet -H "authorization: Bearer ${f.adminKey}"`,

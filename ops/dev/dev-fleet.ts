@@ -8,6 +8,8 @@ import { openBlobStore } from '../../router/blob/open-blob-store.ts';
 import { manifestStore } from '../../router/manifest/manifest-store.ts';
 import type { Manifest } from '../../router/manifest/manifest-schema.ts';
 import { readDevState, type DevState } from '../client/control-client.ts';
+import { stringify as stringifyYaml } from 'yaml';
+import { providersFromEnv } from '../../shard/ai/providers/providers-from-env.ts';
 import { startChild, type FleetChild } from './child-process.ts';
 
 export interface DevFleetOptions {
@@ -26,6 +28,8 @@ export interface DevFleet {
   readonly dataDir: string;
   readonly blobUrl: string;
   readonly manifest: Manifest;
+  /** Providers configured from the environment (empty: only the built-in echo model). */
+  readonly providers: readonly string[];
   readonly children: readonly FleetChild[];
   /** Calls `listener` for each child that exits on its own (not through stop()). */
   onExit(listener: (child: FleetChild, code: number | null) => void): void;
@@ -51,6 +55,13 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
   mkdirSync(blobDir, { recursive: true, mode: 0o700 });
   const blobUrl = pathToFileURL(blobDir).href;
 
+  // Providers from OPENAI_* / ANTHROPIC_* (none set: the built-in echo model only). The file holds
+  // API keys, so it is private to the user; it is rewritten on every start from the environment.
+  const providers = providersFromEnv(opts.env);
+  const shardConfig = join(dataDir, 'shard-config.yaml');
+  writeFileSync(shardConfig, stringifyYaml({ providers }), { mode: 0o600 });
+  chmodSync(shardConfig, 0o600);
+
   const children: FleetChild[] = [];
   let stopping = false;
   const stopAll = async (): Promise<void> => {
@@ -69,7 +80,7 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
         mkdirSync(shardDir, { recursive: true, mode: 0o700 });
         return startChild(
           id,
-          ['shard', '--id', id, '--host', host, '--port', String(port === 0 ? 0 : port + i + 1), '--data', shardDir, '--admin-key', adminKey, '--blob', blobUrl],
+          ['shard', '--id', id, '--host', host, '--port', String(port === 0 ? 0 : port + i + 1), '--data', shardDir, '--admin-key', adminKey, '--blob', blobUrl, '--config', shardConfig],
           join(dataDir, 'logs', `${id}.log`),
           opts.env,
         ).then((c) => (children.push(c), c));
@@ -100,7 +111,7 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
     const onExit = (listener: (c: FleetChild, code: number | null) => void): void => {
       for (const c of children) void c.exited.then((code) => !stopping && listener(c, code));
     };
-    return { routerUrl: router.url, adminKey, dataDir, blobUrl, manifest, children, onExit, stop: stopAll };
+    return { routerUrl: router.url, adminKey, dataDir, blobUrl, manifest, providers: Object.keys(providers), children, onExit, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -73,3 +73,25 @@ function safeDecode(segment: string): string {
     return segment;
   }
 }
+
+/** `POST /v1/tenants/restore`: the tenant is the body's `as`, else the tenant its snapshot key names. */
+export function isTenantRestore(method: string, pathname: string): boolean {
+  return method === 'POST' && (pathname === '/v1/tenants/restore' || pathname === '/v1/tenants/restore/');
+}
+
+const SNAPSHOT_KEY_TENANT = /^tenants\/([a-z0-9][a-z0-9_-]{0,31})\/snapshots\//;
+
+/** The target tenant of a restore body: `as` when given, else the id in `from` (tenants/<id>/snapshots/…). */
+export function tenantFromRestoreBody(body: Uint8Array): ResolvedTenant | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const rec = parsed as Record<string, unknown>;
+  if (rec['as'] !== undefined) return isTenantId(rec['as']) ? { tenantId: rec['as'], source: 'create-body' } : null;
+  const from = typeof rec['from'] === 'string' ? SNAPSHOT_KEY_TENANT.exec(rec['from']) : null;
+  return from === null ? null : { tenantId: from[1] as string, source: 'create-body' };
+}

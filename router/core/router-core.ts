@@ -10,7 +10,7 @@ import { createAuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts
 import { errorResponse, jsonResponse } from './error-response.ts';
 import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
 import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
-import { isTenantCreate, tenantFromCreateBody, tenantFromHead } from './request-tenant.ts';
+import { isTenantCreate, isTenantRestore, tenantFromCreateBody, tenantFromHead, tenantFromRestoreBody } from './request-tenant.ts';
 
 export interface RouterCoreOptions {
   readonly manifest: ManifestView;
@@ -122,7 +122,12 @@ export function createRouterCore(opts: RouterCoreOptions): { fetch: RouterFetch 
       body = read;
     }
 
-    let tenant = tenantFromHead(head);
+    // A restore names its tenant in the body (the path segment "restore" is not a tenant).
+    const restore = isTenantRestore(method, url.pathname);
+    let tenant = restore ? (body instanceof Uint8Array ? tenantFromRestoreBody(body) : null) : tenantFromHead(head);
+    if (restore && tenant === null) {
+      return errorResponse(new AppError('VALIDATION_FAILED', { message: 'A restore body names {from: "tenants/<id>/snapshots/…", as?: "<id>"}.', details: { field: 'from' } }), rid);
+    }
     if (tenant === null && isTenantCreate(method, url.pathname)) {
       if (!(body instanceof Uint8Array)) {
         return errorResponse(new AppError('VALIDATION_FAILED', { message: 'A tenant-create body must be a small JSON object with an id.', details: { field: 'id' } }), rid);

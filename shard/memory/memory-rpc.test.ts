@@ -11,6 +11,9 @@ import { configMethods } from '../rpc/methods/config-methods.ts';
 import { openMemoryDb } from './memory-db.ts';
 import { createMemoryMethods } from './memory-methods.ts';
 import { createMemoryTools } from './memory-tools.ts';
+import type { MemoryDeps } from './tenant-memory.ts';
+import { AppError } from '../../router/errors/app-error.ts';
+import { startFakeEmbeddingsUpstream } from '../../test/fakes/fake-embeddings-upstream.ts';
 import { tempDir } from './test-support/memory-fixture.ts';
 import { tenantContext } from '../http/tenant-request.ts';
 
@@ -19,7 +22,7 @@ interface Rpc {
   error?: { code: number; message: string; data?: { code: string; details?: Record<string, unknown> } };
 }
 
-async function startMemoryShard(t: TestContext): Promise<{ shard: RunningShard; tenant(id: string): Promise<(method: string, params?: unknown) => Promise<Rpc>> }> {
+async function startMemoryShard(t: TestContext, deps: MemoryDeps = {}): Promise<{ shard: RunningShard; tenant(id: string): Promise<(method: string, params?: unknown) => Promise<Rpc>> }> {
   const adminKey = mintAdminKey();
   const config = parseShardConfig({ id: 's1', port: 0, dataDir: tempDir(t), logLevel: 'warn', adminKeyHashes: [sha256Hex(adminKey)] });
   const log = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -27,7 +30,7 @@ async function startMemoryShard(t: TestContext): Promise<{ shard: RunningShard; 
   const s = await startShard(config, {
     log,
     openMemoryDb,
-    rpcMethods: [...createMemoryMethods(), ...configMethods(() => (holder.shard as RunningShard).services.store)],
+    rpcMethods: [...createMemoryMethods(deps), ...configMethods(() => (holder.shard as RunningShard).services.store)],
   });
   holder.shard = s;
   t.after(() => s.close());
@@ -110,4 +113,40 @@ void test('memory_save / memory_search tools run against the tenant memory and r
     const out = JSON.parse(await tools.execute(name, args, { tenant: ctx })) as { error?: { code: string } };
     assert.ok(out.error !== undefined && typeof out.error.code === 'string', `${name} ${args}`);
   }
+});
+
+void test('a model:<name> embedder goes through the injected model gateway with the calling tenant; failures degrade search', async (t) => {
+  const up = await startFakeEmbeddingsUpstream({ dim: 32 });
+  t.after(() => up.close());
+  const calls: { tenant: string; model: string; n: number }[] = [];
+  let refuse = false;
+  const { tenant } = await startMemoryShard(t, {
+    modelEmbed: async (tc, model, input, signal) => {
+      calls.push({ tenant: tc.id, model, n: input.length });
+      if (refuse) throw new AppError('QUOTA_TOKENS_DAY');
+      const res = await fetch(`${up.url}/embeddings`, { method: 'POST', signal, headers: { authorization: `Bearer ${up.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model, input }) });
+      const body = (await res.json()) as { data: { index: number; embedding: number[] }[] };
+      return body.data.sort((a, b) => a.index - b.index).map((d) => d.embedding);
+    },
+  });
+  const d = await tenant('delta');
+  assert.equal((await d('config.patch', { patch: { memory: { embedder: 'model:openai/text-embedding-3-small' } } })).error, undefined);
+  const added = await d('memory.add', { text: 'The release train leaves every second Tuesday.' });
+  assert.equal(added.error, undefined, JSON.stringify(added.error));
+  assert.ok(calls.length > 0 && calls.every((c) => c.tenant === 'delta' && c.model === 'openai/text-embedding-3-small'));
+  const found = await d('memory.search', { query: 'when does the release train leave' });
+  assert.equal(found.result?.mode, 'hybrid');
+  assert.equal(found.result?.results?.[0]?.id, added.result?.id);
+  refuse = true;
+  const refused = await d('memory.add', { text: 'Another note.' });
+  assert.equal(refused.error?.data?.code, 'MEMORY_EMBEDDER_UNAVAILABLE');
+  assert.equal(refused.error?.data?.details?.reason, 'QUOTA_TOKENS_DAY');
+  const degraded = await d('memory.search', { query: 'release train' });
+  assert.equal(degraded.result?.mode, 'keyword');
+  assert.equal(degraded.result?.results?.[0]?.id, added.result?.id);
+  // Without a gateway wired, the setting is refused with a clear code.
+  const { tenant: tenant2 } = await startMemoryShard(t);
+  const e = await tenant2('echo');
+  await e('config.patch', { patch: { memory: { embedder: 'model:x' } } });
+  assert.equal((await e('memory.list', {})).error?.data?.code, 'MEMORY_EMBEDDER_INVALID');
 });

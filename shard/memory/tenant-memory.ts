@@ -4,6 +4,7 @@ import { AppError } from '../../router/errors/app-error.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
 import { createEmbedderResolver, type EmbedderDeps, type EmbedderResolver } from './embedder-registry.ts';
 import type { Embedder } from './embedder.ts';
+import { GatewayEmbedder, type ModelEmbed } from './gateway-embedder.ts';
 import { ensureMemorySchema } from './memory-db.ts';
 import { addDocument, DEFAULT_LIMITS, deleteDocument, getDocument, listDocuments, type AddResult, type DocumentInput, type MemoryLimits } from './memory-documents.ts';
 import { ensureIndex, indexStatus, type IndexStatus } from './memory-indexer.ts';
@@ -14,6 +15,8 @@ import { memorySettings, type MemorySettings } from './memory-settings.ts';
 export interface MemoryDeps extends EmbedderDeps {
   readonly now?: () => number;
   readonly limits?: MemoryLimits;
+  /** The shard's model gateway, for `model:<name>` embedders (billed to the tenant). */
+  readonly modelEmbed?: ModelEmbed;
 }
 
 /** What every TenantMemory of one shard shares: the embedder resolver (and its cached clients), the clock, limits. */
@@ -21,10 +24,23 @@ export interface MemoryEnv {
   readonly resolve: EmbedderResolver;
   readonly now: () => number;
   readonly limits: MemoryLimits;
+  readonly modelEmbed: ModelEmbed | undefined;
 }
 
 export function createMemoryEnv(deps: MemoryDeps = {}): MemoryEnv {
-  return { resolve: createEmbedderResolver(deps), now: deps.now ?? Date.now, limits: deps.limits ?? DEFAULT_LIMITS };
+  return { resolve: createEmbedderResolver(deps), now: deps.now ?? Date.now, limits: deps.limits ?? DEFAULT_LIMITS, modelEmbed: deps.modelEmbed };
+}
+
+const MODEL_SPEC = /^model:([A-Za-z0-9][A-Za-z0-9._:@/-]{0,199})$/;
+
+/** The embedder a setting names; `model:<name>` goes through the tenant's model gateway. */
+export function embedderFor(spec: string, tenant: TenantContext, env: MemoryEnv): Embedder {
+  const m = MODEL_SPEC.exec(spec);
+  if (m === null) return env.resolve(spec);
+  if (env.modelEmbed === undefined) {
+    throw new AppError('MEMORY_EMBEDDER_INVALID', { details: { embedder: spec.slice(0, 200), reason: 'the model gateway is not wired on this shard' } });
+  }
+  return new GatewayEmbedder(tenant, m[1] as string, env.modelEmbed);
 }
 
 export interface SearchParams {
@@ -41,11 +57,11 @@ export class TenantMemory {
   readonly embedder: Embedder;
   private readonly env: MemoryEnv;
 
-  constructor(db: Database.Database, settings: MemorySettings, env: MemoryEnv) {
+  constructor(db: Database.Database, settings: MemorySettings, env: MemoryEnv, embedder?: Embedder) {
     this.db = db;
     this.settings = settings;
     this.env = env;
-    this.embedder = env.resolve(settings.embedder);
+    this.embedder = embedder ?? env.resolve(settings.embedder);
   }
 
   async add(input: DocumentInput, signal?: AbortSignal): Promise<AddResult> {
@@ -119,7 +135,8 @@ export class TenantMemory {
 export function tenantMemory(tenant: TenantContext, env: MemoryEnv): TenantMemory {
   const settings = memorySettings(tenant.config());
   if (!settings.enabled) throw new AppError('MEMORY_DISABLED');
+  const embedder = embedderFor(settings.embedder, tenant, env);
   const db = tenant.memoryDb();
   ensureMemorySchema(db);
-  return new TenantMemory(db, settings, env);
+  return new TenantMemory(db, settings, env, embedder);
 }
