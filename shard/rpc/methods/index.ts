@@ -3,7 +3,8 @@ import type { RpcMethod } from '../rpc-method.ts';
 import type { TenantStore } from '../../tenants/tenant-store.ts';
 import { aiRpcMethods } from '../../ai/ai-rpc-methods.ts';
 import { backupMethods } from '../../snapshot/backup-methods.ts';
-import { memoryMethods } from '../../memory/memory-methods.ts';
+import { createMemoryMethods } from '../../memory/memory-methods.ts';
+import { aiServiceOf } from '../../ai/ai-registry.ts';
 import { configMethods } from './config-methods.ts';
 import { healthMethods } from './health-methods.ts';
 import { tenantSelfMethods } from './tenant-self-methods.ts';
@@ -15,7 +16,8 @@ export function defaultRpcMethods(store: () => TenantStore): RpcMethod[] {
     ...configMethods(store),
     ...aiRpcMethods,
     ...backupMethods(store),
-    ...memoryMethods,
+    // model:<name> embedders go through the AI service: quota, ledger and SSRF guard apply.
+    ...createMemoryMethods({ modelEmbed: async (t, model, input, signal) => (await aiServiceOf(t).embed(t, model, input, undefined, t.requestId, signal)).vectors }),
   ];
 }
 
