@@ -55,15 +55,19 @@ export function isTenantCreate(method: string, pathname: string): boolean {
 
 /** The `id` of a tenant-create body; null when the body is not JSON or has no valid id. */
 export function tenantFromCreateBody(body: Uint8Array): ResolvedTenant | null {
+  const id = jsonObjectOf(body)?.['id'];
+  return isTenantId(id) ? { tenantId: id, source: 'create-body' } : null;
+}
+
+/** A small JSON body as an object; null when it is not JSON or not an object. */
+function jsonObjectOf(body: Uint8Array): Record<string, unknown> | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(body));
   } catch {
     return null;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const id = (parsed as Record<string, unknown>)['id'];
-  return isTenantId(id) ? { tenantId: id, source: 'create-body' } : null;
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
 }
 
 function safeDecode(segment: string): string {
@@ -83,14 +87,8 @@ const SNAPSHOT_KEY_TENANT = /^tenants\/([a-z0-9][a-z0-9_-]{0,31})\/snapshots\//;
 
 /** The target tenant of a restore body: `as` when given, else the id in `from` (tenants/<id>/snapshots/…). */
 export function tenantFromRestoreBody(body: Uint8Array): ResolvedTenant | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return null;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const rec = parsed as Record<string, unknown>;
+  const rec = jsonObjectOf(body);
+  if (rec === null) return null;
   if (rec['as'] !== undefined) return isTenantId(rec['as']) ? { tenantId: rec['as'], source: 'create-body' } : null;
   const from = typeof rec['from'] === 'string' ? SNAPSHOT_KEY_TENANT.exec(rec['from']) : null;
   return from === null ? null : { tenantId: from[1] as string, source: 'create-body' };
