@@ -76,3 +76,13 @@ test('a frozen tenant gets an RPC error per message; thawed it works again; rota
   ws2.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'health' }));
   assert.equal(await closed2, 4001);
 });
+
+test('deleting a tenant (over RPC) ends its open WebSockets', async (t) => {
+  const shard = await startTestShard(t);
+  const { token } = await createTenant(shard, 'wsd');
+  const ws = await open(t, shard, ['openclawmu.v1', token]);
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  const res = await shard.rpc(token, { jsonrpc: '2.0', id: 1, method: 'tenants.delete', params: { confirm: true } });
+  assert.equal(res.status, 200);
+  assert.equal(await closed, 1012);
+});

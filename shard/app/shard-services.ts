@@ -11,6 +11,7 @@ import { defaultRpcMethods } from '../rpc/methods/index.ts';
 import { openMemoryDb } from '../memory/memory-db.ts';
 import { TenantDatabases, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
 import { TenantStore } from '../tenants/tenant-store.ts';
+import { TenantSockets } from '../http/tenant-sockets.ts';
 
 export interface ShardServices {
   readonly config: ShardConfig;
@@ -22,6 +23,8 @@ export interface ShardServices {
   readonly store: TenantStore;
   readonly metrics: ShardMetrics;
   readonly rpcMethods: ReadonlyMap<string, RpcMethod>;
+  /** Open WebSockets per tenant (closed when the tenant is frozen, moved or deleted). */
+  readonly sockets: TenantSockets;
   readonly now: () => Date;
   /** Closes databases and the audit log (after the HTTP server has drained). */
   close(): Promise<void>;
@@ -47,6 +50,7 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
   const databases = new TenantDatabases({
     openMemoryDb: opts.openMemoryDb ?? openMemoryDb,
   });
+  const sockets = new TenantSockets();
   const store = new TenantStore({
     dataDir,
     shardId: config.id,
@@ -55,6 +59,7 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     databases,
     now,
     onWarning: (msg, extra) => opts.log.warn(extra, msg),
+    onTenantGone: (id, reason) => sockets.close(id, reason),
   });
   store.load();
   const metrics = createShardMetrics({ tenantsOwned: () => store.count(), inflight: () => ownership.totalInflight() });
@@ -70,6 +75,7 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     store,
     metrics,
     rpcMethods: methods,
+    sockets,
     now,
     async close() {
       databases.closeAll();

@@ -147,6 +147,5 @@ export const VERSION = '0.1.0';
 
 /** Closes the tenant's WebSocket connections (registered by the ws transport). */
 export function closeTenantSockets(app: FastifyInstance, tenantId: string, reason: string): void {
-  const closer = (app as unknown as { closeTenantSockets?: (id: string, reason: string) => void }).closeTenantSockets;
-  closer?.(tenantId, reason);
+  app.shard.sockets.close(tenantId, reason);
 }

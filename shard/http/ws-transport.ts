@@ -43,11 +43,6 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
     maxPayload: svc.config.limits.wsMaxPayloadBytes,
     handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
   });
-  const byTenant = new Map<string, Set<WebSocket>>();
-
-  (app as unknown as { closeTenantSockets: (id: string, reason: string) => void }).closeTenantSockets = (id, reason) => {
-    for (const ws of byTenant.get(id) ?? []) ws.close(1012, reason.slice(0, 100));
-  };
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -63,9 +58,7 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
     release(); // the connection itself is not a request in flight; each message is
     wss.handleUpgrade(req, socket, head, (ws) => {
       const id = tenant.id;
-      let set = byTenant.get(id);
-      if (set === undefined) byTenant.set(id, (set = new Set()));
-      set.add(ws);
+      svc.sockets.add(id, ws);
       svc.metrics.wsConnections.inc();
       const abort = new AbortController();
       const notify = (method: string, params: unknown): void => {
@@ -102,8 +95,7 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
       });
       ws.on('close', () => {
         abort.abort();
-        set.delete(ws);
-        if (set.size === 0) byTenant.delete(id);
+        svc.sockets.remove(id, ws);
         svc.metrics.wsConnections.dec();
       });
       ws.on('error', () => ws.terminate());
@@ -113,12 +105,10 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
   // preClose, not onClose: the HTTP server's close waits for upgraded sockets, so they go first.
   app.addHook('preClose', async () => {
     const closing: Array<Promise<void>> = [];
-    for (const set of byTenant.values()) {
-      for (const ws of set) {
-        closing.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
-        ws.close(1001, 'shard shutting down');
-        setTimeout(() => ws.terminate(), 2000).unref();
-      }
+    for (const ws of svc.sockets.all() as WebSocket[]) {
+      closing.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
+      ws.close(1001, 'shard shutting down');
+      setTimeout(() => ws.terminate(), 2000).unref();
     }
     await Promise.all(closing);
     wss.close();

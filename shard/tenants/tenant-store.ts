@@ -35,6 +35,8 @@ export interface TenantStoreDeps {
   databases: TenantDatabases;
   now?: () => Date;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
+  /** Called when a tenant stops being served here (frozen, moved, deleted): end its live connections. */
+  onTenantGone?: (id: string, reason: string) => void;
 }
 
 export class TenantStore {
@@ -257,6 +259,7 @@ export class TenantStore {
   delete(id: string, actor: AuditActor, requestId?: string): Promise<void> {
     return this.withLock(id, async () => {
       this.require(id);
+      this.deps.onTenantGone?.(id, 'tenant deleted');
       this.deps.databases.close(id);
       const trash = join(this.deps.dataDir, 'trash', `${id}.${randomBytes(4).toString('hex')}`);
       await rename(this.dirOf(id), trash);
@@ -294,6 +297,7 @@ export class TenantStore {
     // The gate changes at once (no new request gets in while the record is written).
     const now = this.require(id);
     this.deps.ownership.set(id, { kind: state, epoch: now.epoch });
+    if (state === 'frozen') this.deps.onTenantGone?.(id, 'tenant frozen for a move');
     return this.withLock(id, async () => {
       const rec = this.require(id);
       const next: TenantRecord = { ...rec, state, updatedAt: this.now().toISOString() };
@@ -315,6 +319,7 @@ export class TenantStore {
       await writeFileAtomic(join(this.deps.dataDir, 'tombstones', `${id}.json`), `${JSON.stringify(tomb)}\n`);
       this.tombstones.set(id, tomb);
       this.deps.ownership.set(id, { kind: 'moved', owner, epoch });
+      this.deps.onTenantGone?.(id, 'tenant moved');
       if (rec !== undefined) {
         this.deps.databases.close(id);
         await rename(this.dirOf(id), join(this.deps.dataDir, 'retired', `${id}.${rec.epoch}.${randomBytes(3).toString('hex')}`));
