@@ -90,9 +90,9 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
     let manifest: Manifest;
     try {
       const store = manifestStore(blobs);
-      const wanted = shardProcs.map((c) => ({ id: c.name, url: c.url, weight: 1 }));
       const current = await store.read();
-      const same = current !== null && JSON.stringify(current.manifest.shards.map((s) => ({ id: s.id, url: s.url, weight: s.weight }))) === JSON.stringify(wanted);
+      const wanted = devManifestShards(current?.manifest ?? null, shardProcs.map((c) => ({ id: c.name, url: c.url })));
+      const same = current !== null && JSON.stringify(current.manifest.shards.map((s) => s.id + s.url)) === JSON.stringify(wanted.map((s) => s.id + s.url));
       manifest = same ? current.manifest : (await store.update((cur) => ({ version: 0, shards: wanted, overrides: cur?.overrides ?? {} }))).manifest;
     } finally {
       await blobs.close();
@@ -116,4 +116,22 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The shard list a dev fleet publishes at start: its own shards with their (possibly new) URLs,
+ * keeping weight and draining; shards added by hand (`fleet add-shard`) untouched, since they own
+ * tenants; and no dev shard that an existing manifest no longer lists (`fleet remove-shard`), since
+ * placement would hand it tenants it does not hold.
+ */
+export function devManifestShards(current: Manifest | null, procs: ReadonlyArray<{ id: string; url: string }>): Array<{ id: string; url: string; weight: number; draining?: boolean }> {
+  const prev = new Map((current?.shards ?? []).map((s) => [s.id, s]));
+  const own = procs
+    .filter((c) => current === null || prev.has(c.id))
+    .map((c) => {
+      const p = prev.get(c.id);
+      return { id: c.id, url: c.url, weight: p?.weight ?? 1, ...(p?.draining === true ? { draining: true } : {}) };
+    });
+  const extra = (current?.shards ?? []).filter((s) => !procs.some((c) => c.id === s.id)).map((s) => ({ ...s }));
+  return [...own, ...extra];
 }
