@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ocmu-router-bench-'));
   const children: FleetChild[] = [];
   let haproxy: ChildProcess | undefined;
+  let bare: ChildProcess | undefined;
   const env = { ...process.env };
   try {
     const adminKey = mintAdminKey();
@@ -110,12 +111,20 @@ async function main(): Promise<void> {
     await waitForPort(hport);
     const haproxyUrl = `http://127.0.0.1:${hport}`;
 
+    // A bare Node proxy (undici, no router logic): the floor any Node router starts from.
+    bare = spawn(process.execPath, [new URL('./bare-node-proxy.mjs', import.meta.url).pathname, shard.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const barePort = await new Promise<number>((resolve, reject) => {
+      bare?.stdout?.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+      bare?.once('exit', (code) => reject(new Error(`bare proxy exited ${code}`)));
+    });
+
     const created = await fetch(`${shard.url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'bench' }) });
     const { token } = (await created.json()) as { token: string };
     const targets = [
       { target: 'direct (client → shard)', url: shard.url },
       { target: 'openclawmu router → shard', url: router.url },
       { target: 'HAProxy 2.6 → shard', url: haproxyUrl },
+      { target: 'bare Node proxy (undici) → shard', url: `http://127.0.0.1:${barePort}` },
     ];
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'health' });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -151,6 +160,8 @@ async function main(): Promise<void> {
         routerVsHaproxyThroughput: mean('max', ours, 'rps') / mean('max', ha, 'rps'),
         routerVsDirectThroughput: mean('max', ours, 'rps') / mean('max', direct, 'rps'),
         haproxyVsDirectThroughput: mean('max', ha, 'rps') / mean('max', direct, 'rps'),
+        routerVsBareNodeProxyThroughput: mean('max', ours, 'rps') / mean('max', 'bare Node proxy (undici) → shard', 'rps'),
+        bareNodeProxyVsHaproxyThroughput: mean('max', 'bare Node proxy (undici) → shard', 'rps') / mean('max', ha, 'rps'),
         routerAddedP99AtRateMs: mean('rate', ours, 'p99') - mean('rate', direct, 'p99'),
         haproxyAddedP99AtRateMs: mean('rate', ha, 'p99') - mean('rate', direct, 'p99'),
         routerAddedP50AtRateMs: mean('rate', ours, 'p50') - mean('rate', direct, 'p50'),
@@ -163,6 +174,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ max: summary.max, rate: summary.rate, ratios: summary.ratios, errors: summary.errors, loadavg: summary.loadavg }, null, 2));
   } finally {
     haproxy?.kill('SIGTERM');
+    bare?.kill('SIGTERM');
     await Promise.all(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
