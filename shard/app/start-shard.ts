@@ -7,6 +7,8 @@ import { createShardServices, type ServiceOptions, type ShardServices } from './
 import type { FastifyInstance } from 'fastify';
 import { manifestStore, openBlobStore } from '../../router/index.ts';
 import { tenantsToFence } from '../moves/epoch-fencing.ts';
+import { sweepRetired } from '../moves/retired-sweeper.ts';
+import { join } from 'node:path';
 
 /** With a fleet blob store, tombstone every tenant whose manifest epoch has moved on elsewhere. */
 async function fenceAtStartup(svc: ShardServices): Promise<void> {
@@ -56,6 +58,16 @@ export async function startShard(config: ShardConfig, opts: Partial<ServiceOptio
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // Moved-away tenants' data: swept at start and hourly after its grace period.
+  const graceMs = config.limits.retiredGraceHours * 3_600_000;
+  const sweep = (): void => {
+    void sweepRetired(join(services.dataDir, 'retired'), graceMs, services.now().getTime()).then((removed) => {
+      if (removed.length > 0) services.log.info({ removed }, 'deleted the data of tenants moved away more than the grace period ago');
+    });
+  };
+  sweep();
+  const sweeper = setInterval(sweep, 3_600_000);
+  sweeper.unref();
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}`,
@@ -66,6 +78,7 @@ export async function startShard(config: ShardConfig, opts: Partial<ServiceOptio
     close() {
       closing ??= (async () => {
         startDraining();
+        clearInterval(sweeper);
         const deadline = setTimeout(() => app.server.closeAllConnections(), config.limits.drainTimeoutMs);
         try {
           await app.close();

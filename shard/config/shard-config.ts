@@ -29,6 +29,8 @@ export const ShardConfigSchema = z
         drainTimeoutMs: z.number().int().positive().default(10_000),
         frozenRetryAfterSeconds: z.number().int().positive().default(1),
         listPageMax: z.number().int().positive().default(500),
+        /** How long the data of a moved-away tenant stays in <data>/retired/ before it is deleted. */
+        retiredGraceHours: z.number().positive().default(24),
       })
       .strict()
       .default({
@@ -38,6 +40,7 @@ export const ShardConfigSchema = z
         drainTimeoutMs: 10_000,
         frozenRetryAfterSeconds: 1,
         listPageMax: 500,
+        retiredGraceHours: 24,
       }),
     /** Defaults under every tenant's overlay (tenant-visible keys only). */
     tenantDefaults: TenantOverlaySchema.default({}),
