@@ -11,6 +11,8 @@ interface Entry {
   state: OwnershipState;
   inflight: number;
   drainWaiters: Array<() => void>;
+  /** The tenant was deleted while requests were in flight: drop the entry when they end. */
+  forgotten?: boolean;
 }
 
 export class Ownership {
@@ -24,22 +26,28 @@ export class Ownership {
   set(tenantId: string, state: OwnershipState): void {
     const e = this.entries.get(tenantId);
     if (e === undefined) this.entries.set(tenantId, { state, inflight: 0, drainWaiters: [] });
-    else e.state = state;
+    else {
+      e.state = state;
+      e.forgotten = false;
+    }
   }
 
   get(tenantId: string): OwnershipState | undefined {
-    return this.entries.get(tenantId)?.state;
+    const e = this.entries.get(tenantId);
+    return e === undefined || e.forgotten === true ? undefined : e.state;
   }
 
+  /** The tenant no longer exists here (deleted): it becomes unknown, as if never created. */
   forget(tenantId: string): void {
     const e = this.entries.get(tenantId);
-    if (e !== undefined && e.inflight === 0) this.entries.delete(tenantId);
-    else if (e !== undefined) e.state = { kind: 'moved', owner: '', epoch: e.state.epoch };
+    if (e === undefined) return;
+    if (e.inflight === 0) this.entries.delete(tenantId);
+    else e.forgotten = true;
   }
 
   ownedCount(): number {
     let n = 0;
-    for (const e of this.entries.values()) if (e.state.kind !== 'moved') n++;
+    for (const e of this.entries.values()) if (e.state.kind !== 'moved' && e.forgotten !== true) n++;
     return n;
   }
 
@@ -50,7 +58,7 @@ export class Ownership {
    */
   enter(tenantId: string): (() => void) | null {
     const e = this.entries.get(tenantId);
-    if (e === undefined) return null;
+    if (e === undefined || e.forgotten === true) return null;
     this.refuseIfNotOwned(e.state);
     e.inflight++;
     let released = false;
@@ -61,6 +69,7 @@ export class Ownership {
       if (e.inflight === 0) {
         const waiters = e.drainWaiters.splice(0);
         for (const w of waiters) w();
+        if (e.forgotten === true && this.entries.get(tenantId) === e) this.entries.delete(tenantId);
       }
     };
   }
