@@ -85,7 +85,6 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     gate(svc, id);
     if ((req.query as { confirm?: string }).confirm !== 'true') throw new AppError('CONFIRM_REQUIRED', { details: { hint: 'DELETE /v1/tenants/:id?confirm=true' } });
     svc.store.require(id);
-    closeTenantSockets(app, id, 'tenant deleted');
     await svc.store.delete(id, actor, String(req.id));
     return { id, deleted: true };
   });
@@ -106,7 +105,6 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     const id = idParam(req);
     gate(svc, id);
     const rec = await svc.store.setState(id, 'frozen', actor);
-    closeTenantSockets(app, id, 'tenant frozen for a move');
     const drained = await svc.ownership.drain(id, svc.config.limits.drainTimeoutMs);
     if (!drained) {
       // Could not drain in time: thaw so the tenant keeps working, and say so.
@@ -132,7 +130,6 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     if (body.owner === svc.config.id) throw new AppError('VALIDATION_FAILED', { message: 'owner is this shard' });
     const rec = svc.store.get(id);
     if (rec !== undefined && rec.state !== 'frozen') throw new AppError('SHARD_TENANT_BUSY', { message: 'Freeze the tenant before marking it moved.' });
-    closeTenantSockets(app, id, 'tenant moved');
     const tomb = await svc.store.markMoved(id, body.owner, body.epoch, actor);
     return { id, state: 'moved', owner: tomb.owner, epoch: tomb.epoch };
   });
@@ -145,7 +142,8 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
 
 export const VERSION = '0.1.0';
 
-/** Closes the tenant's WebSocket connections (registered by the ws transport). */
+/** Closes the tenant's WebSocket connections. The store already does this when it freezes, moves
+ * or deletes a tenant; other features call it when they replace a tenant's data. */
 export function closeTenantSockets(app: FastifyInstance, tenantId: string, reason: string): void {
   app.shard.sockets.close(tenantId, reason);
 }
