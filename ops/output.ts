@@ -16,3 +16,8 @@ export function table(headers: string[], rows: string[][]): string {
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+/** Prints a command's result: JSON (one line) with --json, else the human rendering. */
+export function printResult(opts: { json?: boolean }, value: unknown, human: () => string): void {
+  process.stdout.write(`${opts.json === true ? JSON.stringify(value) : human()}\n`);
+}

@@ -1,5 +1,6 @@
 // The CLI's client for the control plane behind a router: admin key, JSON in and out, errors with their code.
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { join } from 'node:path';
 import { AppError } from '../../router/errors/app-error.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
@@ -82,4 +83,13 @@ export class ControlClient {
     }
     return parsed as T;
   }
+}
+
+/** The options every control-plane command takes: where the router is, the admin key, --json. */
+export function withClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'router URL (env OPENCLAWMU_URL; default http://127.0.0.1:18789)')
+    .option('--admin-key <ak_...>', 'admin key (env OPENCLAWMU_ADMIN_KEY; else .openclawmu/dev.json)')
+    .option('--data <dir>', 'where `openclawmu dev` keeps dev.json', '.openclawmu')
+    .option('--json', 'machine-readable output');
 }

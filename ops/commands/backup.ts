@@ -4,8 +4,8 @@ import { AppError } from '../../router/errors/app-error.ts';
 import { openBlobStore } from '../../router/index.ts';
 import { listSnapshots } from '../../shard/snapshot/snapshot-list.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
-import { ControlClient, resolveClientTarget, type ClientOptions } from '../client/control-client.ts';
-import { exitWithError, table } from '../output.ts';
+import { ControlClient, resolveClientTarget, withClientOptions, type ClientOptions } from '../client/control-client.ts';
+import { exitWithError, printResult as print, table } from '../output.ts';
 
 interface Opts extends ClientOptions {
   json?: boolean;
@@ -18,14 +18,6 @@ interface ProgressLine {
   total?: number;
   result?: unknown;
   error?: { code?: string; message?: string; details?: Record<string, unknown> };
-}
-
-function withClientOptions(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', 'router URL (env OPENCLAWMU_URL; default http://127.0.0.1:18789)')
-    .option('--admin-key <ak_...>', 'admin key (env OPENCLAWMU_ADMIN_KEY; else .openclawmu/dev.json)')
-    .option('--data <dir>', 'where `openclawmu dev` keeps dev.json', '.openclawmu')
-    .option('--json', 'machine-readable output');
 }
 
 function toAppError(e: ProgressLine['error'], status: number): AppError {
@@ -98,10 +90,6 @@ async function postWithProgress<T>(opts: Opts, path: string, body: unknown): Pro
   if (final === undefined) throw new AppError('ROUTER_UPSTREAM_DOWN', { message: 'The connection ended before the operation reported its result.' });
   if (final.event === 'error') throw toAppError(final.error, 500);
   return final.result as T;
-}
-
-function print(opts: Opts, value: unknown, human: () => string): void {
-  process.stdout.write(`${opts.json === true ? JSON.stringify(value) : human()}\n`);
 }
 
 interface BackupResult {

@@ -1,6 +1,7 @@
 // `openclawmu billing report <id> [--csv]` and `openclawmu billing summary`: the usage ledger as a
 // bill (control plane, admin key), for one tenant or every tenant.
 import type { Command } from 'commander';
+import type { Totals } from '../../shard/ai/usage/usage-ledger.ts';
 import { AppError } from '../../router/errors/app-error.ts';
 import { ControlClient, resolveClientTarget, type ClientOptions } from '../client/control-client.ts';
 import { exitWithError, table } from '../output.ts';
@@ -12,16 +13,6 @@ interface Opts extends ClientOptions {
   to?: string;
 }
 
-interface Totals {
-  requests: number;
-  tokens: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-  costUsd: number;
-}
 
 interface Bill {
   id: string;

@@ -1,6 +1,6 @@
 // `openclawmu fleet status`: the router's view of the fleet (manifest version, each shard's health and tenants).
 import type { Command } from 'commander';
-import { ControlClient, resolveClientTarget, type ClientOptions } from '../client/control-client.ts';
+import { ControlClient, resolveClientTarget, withClientOptions, type ClientOptions } from '../client/control-client.ts';
 import { exitWithError, table } from '../output.ts';
 
 interface FleetView {
@@ -11,13 +11,7 @@ interface FleetView {
 
 export function registerFleetCommands(program: Command): void {
   const fleet = program.command('fleet').description('The fleet: status through the router; add-shard, remove-shard, rebalance through the blob store');
-  fleet
-    .command('status')
-    .description('Manifest version and each shard: up/down, tenants, in-flight requests')
-    .option('--url <url>', 'router URL (env OPENCLAWMU_URL; default http://127.0.0.1:18789)')
-    .option('--admin-key <ak_...>', 'admin key (env OPENCLAWMU_ADMIN_KEY; else .openclawmu/dev.json)')
-    .option('--data <dir>', 'where `openclawmu dev` keeps dev.json', '.openclawmu')
-    .option('--json', 'machine-readable output')
+  withClientOptions(fleet.command('status').description('Manifest version and each shard: up/down, tenants, in-flight requests'))
     .action(async (opts: ClientOptions & { json?: boolean }) => {
       try {
         const { url, adminKey } = resolveClientTarget(opts, process.env);

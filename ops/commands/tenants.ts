@@ -1,8 +1,8 @@
 // `openclawmu tenants create|list|info|update|rotate|delete`: the control plane, through the router.
 import type { Command } from 'commander';
 import { AppError } from '../../router/errors/app-error.ts';
-import { ControlClient, resolveClientTarget, type ClientOptions } from '../client/control-client.ts';
-import { exitWithError, table } from '../output.ts';
+import { ControlClient, resolveClientTarget, withClientOptions, type ClientOptions } from '../client/control-client.ts';
+import { exitWithError, printResult as print, table } from '../output.ts';
 
 interface GlobalOpts extends ClientOptions {
   json?: boolean;
@@ -24,18 +24,6 @@ interface TenantView {
 function clientOf(opts: GlobalOpts): ControlClient {
   const { url, adminKey } = resolveClientTarget(opts, process.env);
   return new ControlClient(url, adminKey);
-}
-
-function print(opts: GlobalOpts, value: unknown, human: () => string): void {
-  process.stdout.write(`${opts.json === true ? JSON.stringify(value) : human()}\n`);
-}
-
-function withClientOptions(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', 'router URL (env OPENCLAWMU_URL; default http://127.0.0.1:18789)')
-    .option('--admin-key <ak_...>', 'admin key (env OPENCLAWMU_ADMIN_KEY; else .openclawmu/dev.json)')
-    .option('--data <dir>', 'where `openclawmu dev` keeps dev.json', '.openclawmu')
-    .option('--json', 'machine-readable output');
 }
 
 /** `--quota requestsPerMinute=60` (repeatable); `=null` clears a limit on update. */
