@@ -31,7 +31,7 @@ export interface RouterObserver {
   upstream?(shardId: string, status: number, seconds: number): void;
   upstreamError?(shardId: string, code: ErrorCode): void;
   retry?(reason: 'misdirected' | 'frozen'): void;
-  hold?(outcome: 'released' | 'expired'): void;
+  hold?(outcome: 'released' | 'expired' | 'abandoned'): void;
   authThrottled?(): void;
 }
 
@@ -56,6 +56,8 @@ export interface OutgoingRequest {
   /** A buffered body can be replayed on another shard; a stream cannot. */
   readonly body: Uint8Array | ReadableStream<Uint8Array> | null;
   readonly requestId: string;
+  /** The client went away: stop retrying and holding, and abort the upstream request. */
+  readonly signal?: AbortSignal;
 }
 
 export async function forwardToOwner(deps: ForwardDeps, out: OutgoingRequest): Promise<Response> {
@@ -69,6 +71,10 @@ export async function forwardToOwner(deps: ForwardDeps, out: OutgoingRequest): P
   let holdUntil: number | null = null;
   let pollMs = deps.holdPollMs;
   for (;;) {
+    if (out.signal?.aborted === true) {
+      if (holdUntil !== null) deps.observer.hold?.('abandoned');
+      return errorResponse(new AppError('ROUTER_CLIENT_GONE'), out.requestId);
+    }
     const res = await sendOnce(deps, target, out);
     if (res.status === 421 && replayable) {
       deps.observer.retry?.('misdirected');
@@ -115,9 +121,9 @@ async function sendOnce(deps: ForwardDeps, shard: ManifestShard, out: OutgoingRe
   try {
     let res: Response;
     if (deps.forward.parts !== undefined) {
-      res = await deps.forward.parts(shard.url, { method: out.method, pathAndQuery: out.pathAndQuery, headers: out.headers, body: out.body });
+      res = await deps.forward.parts(shard.url, { method: out.method, pathAndQuery: out.pathAndQuery, headers: out.headers, body: out.body, ...(out.signal === undefined ? {} : { signal: out.signal }) });
     } else {
-      const init: RequestInit & { duplex?: 'half' } = { method: out.method, headers: out.headers, redirect: 'manual' };
+      const init: RequestInit & { duplex?: 'half' } = { method: out.method, headers: out.headers, redirect: 'manual', ...(out.signal === undefined ? {} : { signal: out.signal }) };
       if (out.body !== null) {
         init.body = out.body as BodyInit;
         init.duplex = 'half';
@@ -127,6 +133,7 @@ async function sendOnce(deps: ForwardDeps, shard: ManifestShard, out: OutgoingRe
     deps.observer.upstream?.(shard.id, res.status, (performance.now() - started) / 1000);
     return res;
   } catch (err) {
+    if (out.signal?.aborted === true) return errorResponse(new AppError('ROUTER_CLIENT_GONE'), out.requestId);
     const e = upstreamError(err, shard.id);
     deps.observer.upstreamError?.(shard.id, e.code);
     return errorResponse(e, out.requestId);

@@ -6,7 +6,7 @@ import type { ManifestStatus, ManifestView } from '../manifest/manifest-poller.t
 import type { Manifest } from '../manifest/manifest-schema.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import { createAdminAuth } from './admin-auth.ts';
-import { createAuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
+import { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
 import { errorResponse, jsonResponse } from './error-response.ts';
 import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
 import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
@@ -53,6 +53,8 @@ export interface RequestContext {
   readonly clientAddress?: string;
   /** The request body, already in memory (an adapter's fast path); then `req.body` is not read. */
   readonly body?: Uint8Array;
+  /** Aborted when the client goes away: the upstream request and any hold stop. */
+  readonly signal?: AbortSignal;
 }
 
 export type RouterFetch = (req: Request, ctx?: RequestContext) => Promise<Response>;
@@ -60,7 +62,13 @@ export type RouterFetch = (req: Request, ctx?: RequestContext) => Promise<Respon
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'host'];
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createRouterCore(opts: RouterCoreOptions): { fetch: RouterFetch } {
+export interface RouterCore {
+  readonly fetch: RouterFetch;
+  /** The 401 throttle the core applies (an adapter's fast path shares it). */
+  readonly throttle: AuthThrottle;
+}
+
+export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   const limits: RouterLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const observer = opts.observer ?? {};
   const now = opts.now ?? Date.now;
@@ -151,13 +159,16 @@ export function createRouterCore(opts: RouterCoreOptions): { fetch: RouterFetch 
     }
     headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
     headers.set('x-forwarded-host', url.host);
-    if (body instanceof Uint8Array) headers.set('content-length', String(body.byteLength));
-    else headers.delete('content-length');
+    // The forwarder frames the body (a length for bytes, chunked for a stream). Never pass our own
+    // content-length: Node 20's fetch adds one too, and when undici 7 is the global dispatcher (it
+    // installs itself if loaded before the first fetch) the two become "n, n" and the request fails.
+    headers.delete('content-length');
 
-    return forwardToOwner(fwd, { tenantId: tenant.tenantId, method, pathAndQuery: url.pathname + url.search, headers, body, requestId: rid });
+    return forwardToOwner(fwd, { tenantId: tenant.tenantId, method, pathAndQuery: url.pathname + url.search, headers, body, requestId: rid, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) });
   }
 
   return {
+    throttle,
     async fetch(req, ctx = {}) {
       const incoming = req.headers.get('x-request-id');
       const rid = incoming !== null && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();

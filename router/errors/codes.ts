@@ -72,6 +72,7 @@ const table = {
   ROUTER_UPSTREAM_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The owning shard did not answer in time.' },
   ROUTER_TOO_MANY_HOPS: { status: 508, rpc: RPC.upstream, message: 'Shards kept redirecting; gave up after the hop limit.' },
   ROUTER_HOLD_EXPIRED: { status: 503, rpc: RPC.unavailable, message: 'The tenant stayed frozen past the hold limit.' },
+  ROUTER_CLIENT_GONE: { status: 499, rpc: RPC.unavailable, message: 'The client closed the connection before the answer (never sent; counted in metrics).' },
   ROUTER_MANIFEST_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'The router has no valid fleet manifest yet.' },
   ROUTER_UNREACHABLE: { status: 502, rpc: RPC.upstream, message: 'The router at the given URL did not answer (CLI).' },
 

@@ -1,9 +1,12 @@
-// Adapts Node's http server to the core fetch handler: IncomingMessage → Request, Response → ServerResponse,
-// streaming. Fast paths (Web streams are slow on Node 20): small bodies are buffered with Node streams, and
-// an upstream body still in Node form (ProxiedResponse) is piped straight to the client.
+// Adapts Node's http server to the router. The common request (a tenant token, a small body, an owner in
+// the manifest) takes the fast path (fast-forward.ts); everything else, and whatever the fast path hands
+// back (421, 503-frozen), goes through the core fetch handler: IncomingMessage → Request, Response →
+// ServerResponse, streaming. Web streams are slow on Node 20, so small bodies are buffered with Node
+// streams, and an upstream body still in Node form (ProxiedResponse) is piped straight to the client.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
 import type { RouterFetch } from '../core/router-core.ts';
+import type { FastPath } from './fast-forward.ts';
 import { ProxiedResponse } from './proxied-response.ts';
 import type { RouterMetrics } from './router-metrics.ts';
 import { readableToWeb } from './web-streams.ts';
@@ -14,6 +17,8 @@ export interface NodeHandlerDeps {
   readonly log: pino.Logger;
   /** Bodies with a content-length up to this are read into memory before the core sees them. */
   readonly bufferBodyBytes: number;
+  /** The Node fast path; without it every request goes through the core. */
+  readonly fast?: FastPath;
 }
 
 export function createNodeHandler(deps: NodeHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -46,6 +51,34 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
     res.writeHead(200, { 'content-type': deps.metrics.registry.contentType }).end(text);
     return;
   }
+  const route = deps.fast?.route(req) ?? null;
+  if (route === null || deps.fast === undefined) {
+    deps.metrics.path('core');
+    return handleInCore(deps, req, res, started);
+  }
+  let body: Buffer | null = null;
+  if (route.hasBody) {
+    body = await readSmall(req);
+    if (body === null) return; // the client went away mid-body
+  }
+  if ((await deps.fast.send(route, req, res, body, started)) === 'done') {
+    deps.metrics.path('fast');
+    return;
+  }
+  // 421 or 503-frozen: the core retries and holds, with the body already read.
+  deps.metrics.path('handed-over');
+  return handleInCore(deps, req, res, started, { body: body ?? EMPTY, requestId: route.requestId });
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** What the fast path already did before handing a request over. */
+interface HandedOver {
+  readonly body: Buffer;
+  readonly requestId: string;
+}
+
+async function handleInCore(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerResponse, started: number, handedOver?: HandedOver): Promise<void> {
   const method = req.method ?? 'GET';
   const headers = new Headers();
   const raw = req.rawHeaders;
@@ -56,14 +89,15 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
       // A header value the Fetch API refuses: drop it rather than fail the request.
     }
   }
+  if (handedOver !== undefined) headers.set('x-request-id', handedOver.requestId);
   const cl = req.headers['content-length'];
   const declared = cl === undefined ? NaN : Number(cl);
   const hasBody = method !== 'GET' && method !== 'HEAD' && (cl !== undefined ? declared !== 0 : req.headers['transfer-encoding'] !== undefined);
   // A small body is read here with Node streams and handed to the core as bytes (ctx.body), not as
   // a Web stream in the Request; a large or chunked one streams through.
-  let buffered: Buffer | undefined;
+  let buffered: Buffer | undefined = handedOver !== undefined && hasBody ? handedOver.body : undefined;
   let body: ReadableStream<Uint8Array> | undefined;
-  if (hasBody) {
+  if (hasBody && handedOver === undefined) {
     if (Number.isInteger(declared) && declared <= deps.bufferBodyBytes) {
       const buf = await readSmall(req);
       if (buf === null) return; // the client went away mid-body
@@ -88,7 +122,20 @@ async function handle(deps: NodeHandlerDeps, req: IncomingMessage, res: ServerRe
     return;
   }
   const clientAddress = req.socket.remoteAddress ?? 'unknown';
-  const response = await deps.fetch(request, buffered === undefined ? { clientAddress } : { clientAddress, body: buffered });
+  // A client that leaves stops any retry or hold and aborts the upstream request.
+  const gone = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) gone.abort();
+  };
+  res.once('close', onClose);
+  const response = await deps.fetch(request, buffered === undefined ? { clientAddress, signal: gone.signal } : { clientAddress, body: buffered, signal: gone.signal });
+  res.off('close', onClose);
+  if (res.destroyed) {
+    const raw = response instanceof ProxiedResponse ? response.takeRaw() : null;
+    if (raw !== null) raw.destroy();
+    else await response.body?.cancel().catch(() => {});
+    return;
+  }
   deps.metrics.request(response.status, (performance.now() - started) / 1000);
   const out: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {

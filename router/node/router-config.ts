@@ -17,6 +17,8 @@ export const RouterConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Append to x-forwarded-for from the client (only behind a trusted load balancer). */
     trustForwardedFor: z.boolean().default(false),
+    /** Forward plain tenant requests on the Node fast path (fast-forward.ts); false sends all through the core. */
+    fastPath: z.boolean().default(true),
     limits: z
       .object({
         maxBodyBytes: z.number().int().positive().default(16 * 1024 * 1024),

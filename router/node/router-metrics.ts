@@ -11,6 +11,8 @@ export interface RouterMetrics {
   readonly observer: RouterObserver;
   request(status: number, seconds: number): void;
   wsUpgrade(outcome: 'piped' | 'refused' | 'failed'): void;
+  /** Which path a request took: the Node fast path, the core, or the fast path handing over to the core. */
+  path(kind: 'fast' | 'core' | 'handed-over'): void;
 }
 
 export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: () => number = Date.now): RouterMetrics {
@@ -41,8 +43,10 @@ export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: (
   });
   const upstreamErrors = new Counter({ name: 'openclawmu_router_upstream_errors_total', help: 'Upstream failures (no response), per shard and code.', labelNames: ['shard', 'code'], registers: [registry] });
   const retries = new Counter({ name: 'openclawmu_router_retries_total', help: 'Requests retried: misdirected (421) or frozen (503 hold started).', labelNames: ['reason'], registers: [registry] });
-  const holds = new Counter({ name: 'openclawmu_router_holds_total', help: 'Held requests by outcome.', labelNames: ['outcome'], registers: [registry] });
+  const holds = new Counter({ name: 'openclawmu_router_holds_total', help: 'Held requests by outcome: released, expired, abandoned (the client left).', labelNames: ['outcome'], registers: [registry] });
   const throttled = new Counter({ name: 'openclawmu_router_auth_throttled_total', help: 'Requests refused with 429 after repeated auth failures from one address.', registers: [registry] });
+  const paths = new Counter({ name: 'openclawmu_router_path_total', help: 'Requests by router path: fast (Node fast path), core, handed-over (fast path → core after a 421 or 503-frozen).', labelNames: ['path'], registers: [registry] });
+  const pathChildren = { fast: paths.labels('fast'), core: paths.labels('core'), 'handed-over': paths.labels('handed-over') };
   const ws = new Counter({ name: 'openclawmu_router_ws_upgrades_total', help: 'WebSocket upgrades by outcome.', labelNames: ['outcome'], registers: [registry] });
   new Gauge({
     name: 'openclawmu_router_manifest_version',
@@ -90,5 +94,6 @@ export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: (
     observer,
     request: (status, seconds) => requests.labels(statusClass(status)).observe(seconds),
     wsUpgrade: (outcome) => ws.labels(outcome).inc(),
+    path: (kind) => pathChildren[kind].inc(),
   };
 }

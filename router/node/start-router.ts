@@ -3,11 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino from 'pino';
-import { createRouterCore } from '../core/router-core.ts';
+import { createRouterCore, DEFAULT_LIMITS } from '../core/router-core.ts';
 import { createManifestPoller, type ManifestPoller } from '../manifest/manifest-poller.ts';
 import { openManifestSource } from '../manifest/open-manifest-source.ts';
 import type { ManifestSource } from '../manifest/manifest-source.ts';
 import { initPlacement } from '../placement/rendezvous.ts';
+import type { ErrorCode } from '../errors/codes.ts';
+import { createFastPath } from './fast-forward.ts';
 import { createNodeHandler } from './node-handler.ts';
 import type { RouterConfig } from './router-config.ts';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics.ts';
@@ -69,19 +71,20 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
     },
   });
   const metrics = createRouterMetrics(() => poller.status(), now);
+  const observer = {
+    ...metrics.observer,
+    upstreamError: (shard: string, code: ErrorCode) => {
+      metrics.observer.upstreamError?.(shard, code);
+      log.warn({ shardId: shard, code }, 'upstream failed');
+    },
+  };
   const core = createRouterCore({
     manifest: poller,
     manifestStatus: () => poller.status(),
     placement,
     forward: forwarder.forward,
     adminKeyHashes: config.adminKeyHashes,
-    observer: {
-      ...metrics.observer,
-      upstreamError: (shard, code) => {
-        metrics.observer.upstreamError?.(shard, code);
-        log.warn({ shardId: shard, code }, 'upstream failed');
-      },
-    },
+    observer,
     limits: {
       maxBodyBytes: config.limits.maxBodyBytes,
       replayBodyBytes: config.limits.replayBodyBytes,
@@ -96,14 +99,40 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   await poller.start();
   if (poller.current() === null) log.warn({ source: source.url, error: poller.status().lastError }, 'no valid manifest yet; not ready until one appears');
 
-  const server = createServer({ requestTimeout: config.limits.requestTimeoutMs, keepAliveTimeout: 5_000, noDelay: true }, createNodeHandler({ fetch: core.fetch, metrics, log, bufferBodyBytes: config.limits.replayBodyBytes }));
+  const fast = config.fastPath
+    ? createFastPath({
+        manifest: poller,
+        placement,
+        dispatcherFor: forwarder.dispatcherFor,
+        throttle: core.throttle,
+        observer,
+        recordRequest: metrics.request,
+        bufferBodyBytes: Math.min(config.limits.replayBodyBytes, config.limits.maxBodyBytes),
+        trustForwardedFor: config.trustForwardedFor,
+        log,
+      })
+    : undefined;
+  const handler = createNodeHandler({ fetch: core.fetch, metrics, log, bufferBodyBytes: config.limits.replayBodyBytes, ...(fast === undefined ? {} : { fast }) });
+  const server = createServer({ requestTimeout: config.limits.requestTimeoutMs, keepAliveTimeout: 5_000, noDelay: true }, handler);
   // Upgraded sockets leave the http server's bookkeeping: track them so close() can end them.
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
     handleUpgrade(
-      { manifest: poller, placement, log, connectTimeoutMs: config.limits.connectTimeoutMs, trustForwardedFor: config.trustForwardedFor, onOutcome: (o) => metrics.wsUpgrade(o) },
+      {
+        manifest: poller,
+        placement,
+        log,
+        connectTimeoutMs: config.limits.connectTimeoutMs,
+        trustForwardedFor: config.trustForwardedFor,
+        maxHops: config.limits.maxHops,
+        holdLimitMs: config.limits.holdLimitMs,
+        holdPollMs: DEFAULT_LIMITS.holdPollMs,
+        now,
+        observer: metrics.observer,
+        onOutcome: (o) => metrics.wsUpgrade(o),
+      },
       req,
       socket,
       head,

@@ -21,6 +21,8 @@ export interface UndiciForwarder {
   readonly forward: Forwarder;
   /** Closes the pools of shard URLs no longer listed (after a manifest change). */
   retain(shardUrls: readonly string[]): void;
+  /** The keep-alive pool for a shard URL (the Node fast path dispatches on it directly). */
+  dispatcherFor(shardUrl: string): Pool;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
 
   return {
     forward: Object.assign(forward, { parts }) satisfies Forwarder,
+    dispatcherFor: poolFor,
     retain(origins: readonly string[]) {
       const keep = new Set(origins);
       for (const [url, p] of pools) {
@@ -102,7 +105,7 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
   };
 }
 
-function mapUndiciError(err: unknown, shardUrl: string): AppError {
+export function mapUndiciError(err: unknown, shardUrl: string): AppError {
   // Our own errors (a request body over the limit, raised while streaming) pass through unchanged.
   if (isAppError(err)) return err;
   const cause = (err as { cause?: unknown }).cause;

@@ -1,0 +1,297 @@
+// The Node fast path for the common request: a tenant token, a small body (or none), an owner in the
+// manifest. It forwards with one undici dispatch and no Request/Response/Headers objects (headers
+// stay flat string arrays both ways), which is what a Node proxy needs to keep up with HAProxy.
+// Everything else goes to the runtime-neutral core, which stays the reference behaviour:
+//   - router-owned paths, no manifest, no owner, a chunked or large body, a Connection header that
+//     lists extra hop-by-hop headers, an address the auth throttle refuses: never taken here;
+//   - a 421 (stale manifest) or a 503 with x-openclawmu-frozen: the answer is discarded and the
+//     request (its body is in memory) is handed to the core, which retries and holds (after a 421
+//     the manifest is refreshed first, so the core's first try goes to the new owner).
+// A client that leaves before the answer aborts the upstream request.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type pino from 'pino';
+import type { Dispatcher } from 'undici';
+import { isAppError } from '../errors/app-error.ts';
+import type { AuthThrottle } from '../core/auth-throttle.ts';
+import { errorResponse } from '../core/error-response.ts';
+import { upstreamError, type RouterObserver } from '../core/forward-to-owner.ts';
+import { bearerOf, parseTenantToken } from '../identity/tenant-id.ts';
+import type { ManifestView } from '../manifest/manifest-poller.ts';
+import { shardById, type Manifest, type ManifestShard } from '../manifest/manifest-schema.ts';
+import type { Placement } from '../placement/rendezvous.ts';
+import { mapUndiciError } from './undici-forwarder.ts';
+
+export interface FastPathDeps {
+  readonly manifest: ManifestView;
+  readonly placement: Placement;
+  readonly dispatcherFor: (shardUrl: string) => Dispatcher;
+  readonly throttle: AuthThrottle;
+  readonly observer: RouterObserver;
+  /** Time to the response headers, by status (the router's request histogram). */
+  readonly recordRequest: (status: number, seconds: number) => void;
+  /** Bodies with a declared length up to this are read here; larger ones go to the core. */
+  readonly bufferBodyBytes: number;
+  readonly trustForwardedFor: boolean;
+  readonly log: pino.Logger;
+  /** Owners remembered per manifest copy (placement hashes every shard; a hit skips that). */
+  readonly ownerCacheSize?: number;
+}
+
+/** What the fast path decided from the request head, before any byte of the body was read. */
+export interface FastRoute {
+  readonly shard: ManifestShard;
+  readonly requestId: string;
+  /** Upstream request headers, flat [name, value, …], without content-length. */
+  readonly headers: string[];
+  readonly clientAddress: string;
+  /** A 401 from the shard counts against the client address (not for webhooks: shared platform addresses). */
+  readonly countsAuthFailures: boolean;
+  readonly hasBody: boolean;
+}
+
+export type FastOutcome = 'done' | 'fallback';
+
+// Paths the core answers itself (fleet routes, health) or routes by body (restore).
+const ROUTER_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/v1/tenants', '/v1/tenants/', '/v1/fleet', '/v1/fleet/', '/v1/tenants/restore', '/v1/tenants/restore/']);
+// Request headers never forwarded as sent: hop-by-hop ones, and the ones the router sets itself.
+const DROP_REQUEST = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'host', 'expect',
+  'content-length', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+]);
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-request-id', 'x-openclawmu-shard']);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const HOST = /^[A-Za-z0-9.:[\]-]+$/;
+const PLAIN_CONNECTION = /^\s*(keep-alive|close)\s*$/i;
+
+export interface FastPath {
+  /** The route when the fast path applies to this request; null hands it to the core. */
+  route(req: IncomingMessage): FastRoute | null;
+  /** Sends the request; 'fallback' means nothing was written and the core must take it (with `body`). */
+  send(route: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number): Promise<FastOutcome>;
+}
+
+export function createFastPath(deps: FastPathDeps): FastPath {
+  const cacheLimit = deps.ownerCacheSize ?? 100_000;
+  let cachedFor: Manifest | null = null;
+  const owners = new Map<string, ManifestShard | null>();
+
+  const ownerOf = (manifest: Manifest, tenantId: string): ManifestShard | null => {
+    if (manifest !== cachedFor) {
+      owners.clear();
+      cachedFor = manifest;
+    }
+    let shard = owners.get(tenantId);
+    if (shard === undefined) {
+      const id = deps.placement.ownerOf(tenantId, manifest);
+      shard = (id === null ? undefined : shardById(manifest, id)) ?? null;
+      if (owners.size >= cacheLimit) owners.clear();
+      owners.set(tenantId, shard);
+    }
+    return shard;
+  };
+
+  const route = (req: IncomingMessage): FastRoute | null => {
+    const url = req.url ?? '';
+    if (url.charCodeAt(0) !== 47 /* '/' */) return null;
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    if (ROUTER_PATHS.has(pathname)) return null;
+
+    const raw = req.rawHeaders;
+    const headers: string[] = [];
+    let authorization: string | null = null;
+    let contentLength: string | null = null;
+    let requestId: string | null = null;
+    let forwardedFor: string | null = null;
+    let host = 'router';
+    let chunked = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      const value = raw[i + 1] as string;
+      const lower = name.length < 32 ? name.toLowerCase() : name;
+      if (DROP_REQUEST.has(lower)) {
+        switch (lower) {
+          case 'content-length':
+            if (contentLength !== null && contentLength !== value) return null;
+            contentLength = value;
+            break;
+          case 'transfer-encoding':
+            chunked = true;
+            break;
+          case 'connection':
+            if (!PLAIN_CONNECTION.test(value)) return null; // lists more hop-by-hop headers: the core strips them
+            break;
+          case 'x-request-id':
+            requestId = value;
+            break;
+          case 'x-forwarded-for':
+            forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+            break;
+          case 'host':
+            if (HOST.test(value)) host = value;
+            break;
+        }
+        continue;
+      }
+      if (lower === 'authorization') {
+        if (authorization !== null) return null;
+        authorization = value;
+      }
+      headers.push(name, value);
+    }
+    if (chunked) return null;
+    const bearer = bearerOf(authorization);
+    const token = bearer === null ? null : parseTenantToken(bearer);
+    if (token === null) return null;
+
+    const method = req.method ?? 'GET';
+    let hasBody = false;
+    if (contentLength !== null && method !== 'GET' && method !== 'HEAD') {
+      const n = Number(contentLength);
+      if (!Number.isInteger(n) || n < 0 || n > deps.bufferBodyBytes) return null;
+      hasBody = n > 0;
+    }
+    const clientAddress = req.socket.remoteAddress ?? 'unknown';
+    const countsAuthFailures = !pathname.startsWith('/hooks/');
+    if (countsAuthFailures && deps.throttle.blockedFor(clientAddress) > 0) return null;
+
+    const manifest = deps.manifest.current();
+    if (manifest === null) return null;
+    const shard = ownerOf(manifest, token.tenantId);
+    if (shard === null) return null;
+
+    const rid = requestId !== null && REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    headers.push(
+      'x-request-id', rid,
+      'x-forwarded-for', deps.trustForwardedFor && forwardedFor !== null ? `${forwardedFor}, ${clientAddress}` : clientAddress,
+      'x-forwarded-proto', 'http',
+      'x-forwarded-host', host,
+    );
+    return { shard, requestId: rid, headers, clientAddress, countsAuthFailures, hasBody };
+  };
+
+  const send = (r: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number): Promise<FastOutcome> =>
+    new Promise<FastOutcome>((resolve) => {
+      const handler = new ForwardHandler(deps, r, res, started, resolve);
+      res.once('close', handler.onClientClose);
+      try {
+        deps.dispatcherFor(r.shard.url).dispatch(
+          { origin: r.shard.url, method: (req.method ?? 'GET') as Dispatcher.HttpMethod, path: req.url ?? '/', headers: r.headers, body },
+          handler,
+        );
+      } catch (err) {
+        handler.onError(err as Error);
+      }
+    });
+
+  return { route, send };
+}
+
+/** One forwarded request, as an undici dispatch handler (the legacy callback API: no adapters in between). */
+class ForwardHandler {
+  private abort: ((err?: Error) => void) | null = null;
+  private resume: (() => void) | null = null;
+  private status = 0;
+  /** The shard answered 421 or 503-frozen: swallow the answer, then hand over to the core. */
+  private discarding = false;
+  private finished = false;
+  private readonly onDrain = (): void => this.resume?.();
+
+  constructor(
+    private readonly deps: FastPathDeps,
+    private readonly r: FastRoute,
+    private readonly res: ServerResponse,
+    private readonly started: number,
+    private readonly resolve: (o: FastOutcome) => void,
+  ) {}
+
+  readonly onClientClose = (): void => {
+    if (!this.finished && !this.res.writableFinished) this.abort?.(new Error('client closed'));
+  };
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.res.destroyed) abort(new Error('client closed'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText?: string): boolean {
+    const seconds = (performance.now() - this.started) / 1000;
+    this.deps.observer.upstream?.(this.r.shard.id, statusCode, seconds);
+    this.status = statusCode;
+    this.resume = resume;
+    const out: string[] = [];
+    let frozen = false;
+    let routerSourced = false;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = (rawHeaders[i] as Buffer).toString('latin1');
+      const lower = name.toLowerCase();
+      if (DROP_RESPONSE.has(lower)) continue;
+      const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
+      if (lower === 'x-openclawmu-frozen') frozen = value === '1';
+      else if (lower === 'x-openclawmu-error-source') routerSourced = value === 'router';
+      out.push(name, value);
+    }
+    if (statusCode === 421 || (statusCode === 503 && frozen)) {
+      if (statusCode === 421) this.deps.observer.retry?.('misdirected');
+      this.discarding = true;
+      return true;
+    }
+    if (statusCode === 401 && this.r.countsAuthFailures && !routerSourced) this.deps.throttle.recordFailure(this.r.clientAddress);
+    out.push('x-request-id', this.r.requestId, 'x-openclawmu-shard', this.r.shard.id);
+    this.deps.recordRequest(statusCode, seconds);
+    if (this.res.destroyed) return true;
+    this.res.writeHead(statusCode, statusText || undefined, out);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.discarding || this.res.destroyed) return true;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.finished = true;
+    this.res.off('close', this.onClientClose);
+    if (this.discarding) {
+      // After a 421 the manifest is stale: refresh first, so the core goes straight to the owner.
+      if (this.status === 421) void this.deps.manifest.refresh().then(() => this.resolve('fallback'), () => this.resolve('fallback'));
+      else this.resolve('fallback');
+      return;
+    }
+    this.res.end();
+    this.resolve('done');
+  }
+
+  onError(err: Error): void {
+    this.finished = true;
+    this.res.off('close', this.onClientClose);
+    this.res.off('drain', this.onDrain);
+    if (this.res.destroyed || this.res.writableEnded) return this.resolve('done');
+    if (this.res.headersSent) {
+      this.deps.log.warn({ err: { message: err.message } }, 'response stream aborted');
+      this.res.destroy();
+      return this.resolve('done');
+    }
+    if (this.discarding) return this.resolve('fallback');
+    const e = upstreamError(isAppError(err) ? err : mapUndiciError(err, this.r.shard.url), this.r.shard.id);
+    this.deps.observer.upstreamError?.(this.r.shard.id, e.code);
+    void writeWebResponse(this.res, errorResponse(e, this.r.requestId)).then(() => this.resolve('done'));
+    this.deps.recordRequest(e.status, (performance.now() - this.started) / 1000);
+  }
+}
+
+/** Writes a (small, router-made) Web Response to a Node response. */
+export async function writeWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  const out: Record<string, string | string[]> = {};
+  response.headers.forEach((v, k) => {
+    if (k !== 'set-cookie') out[k] = v;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) out['set-cookie'] = cookies;
+  const body = response.body === null ? null : Buffer.from(await response.arrayBuffer());
+  res.writeHead(response.status, response.statusText || undefined, out);
+  res.end(body);
+}
