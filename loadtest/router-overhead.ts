@@ -1,189 +1,236 @@
-// Router overhead, side by side in one invocation against one real shard (POST /rpc `health`:
+// Router overhead (issue 3), side by side in one invocation against one real shard (POST /rpc `health`:
 // token auth, ownership gate, JSON-RPC): client → shard directly, client → our router → shard,
-// client → HAProxy (Debian package, `balance hdr(authorization)` + `hash-type consistent`) → shard.
-// Two measurements: max throughput (closed loop, N connections) and latency at a fixed moderate rate.
-// Run: node --import tsx loadtest/router-overhead.ts [--duration 8] [--connections 32] [--rate 500] [--rounds 2] [--warmup 6]
-import { spawn, type ChildProcess } from 'node:child_process';
+// client → HAProxy (Debian package, `balance hdr(authorization)` + `hash-type consistent`) → shard, and
+// client → a bare Node proxy → shard. Per round and target: max throughput (autocannon, closed loop)
+// and latency at a fixed rate (lib/fixed-rate-client.mjs: open loop, µs precision), each with the CPU
+// the proxy and the shard spent per request (/proc/<pid>/stat). --pin gives every proxy exactly one
+// core: proxies on CPU 1, shard and load generators on CPU 0.
+// Run: node --import tsx loadtest/router-overhead.ts [--duration 8] [--connections 32] [--rate 500]
+//        [--rate-duration 20] [--rounds 3] [--warmup 10] [--pin]
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { connect, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintAdminKey } from '../router/identity/tenant-id.ts';
-import { startChild, type FleetChild } from '../ops/dev/child-process.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { FleetChild } from '../ops/dev/child-process.ts';
+import { ChildOwner, runJsonChild } from './lib/load-child.ts';
+import { summarize, type Row, type Summary } from './lib/overhead-summary.ts';
+import { LOAD_CPU, PROXY_CPU, startTargets, type Target } from './lib/overhead-targets.ts';
+import { clockTicksPerSecond, cpuTimeUs, pinToCpu } from './lib/proc-cpu.ts';
+
+const Options = z.object({
+  duration: z.coerce.number().positive().default(8),
+  connections: z.coerce.number().int().positive().default(32),
+  rate: z.coerce.number().positive().default(500),
+  'rate-duration': z.coerce.number().positive().default(20),
+  rounds: z.coerce.number().int().positive().default(3),
+  warmup: z.coerce.number().nonnegative().default(10),
+  pin: z.boolean().default(false),
+});
+type Options = z.infer<typeof Options>;
+
+const USAGE = 'usage: node --import tsx loadtest/router-overhead.ts [--duration 8] [--connections 32] [--rate 500] [--rate-duration 20] [--rounds 3] [--warmup 10] [--pin]';
+const RATE_CONNECTIONS = 10;
+const RATE_CLIENT_WARMUP_S = 1;
+const ROOT = new URL('..', import.meta.url).pathname;
+const FIXED_RATE_CLIENT = new URL('./lib/fixed-rate-client.mjs', import.meta.url).pathname;
+const AUTOCANNON_CHILD = new URL('./lib/autocannon-child.mjs', import.meta.url).pathname;
 
 interface AutocannonResult {
   requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
+  latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
   timeouts: number;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
-}
-const DURATION = Number(arg('duration', '8'));
-const CONNECTIONS = Number(arg('connections', '32'));
-const RATE = Number(arg('rate', '500'));
-const ROUNDS = Number(arg('rounds', '2'));
-const WARMUP = Number(arg('warmup', '6'));
-const ROOT = new URL('..', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
+  durationS: number;
+  clientCpuUs: number;
 }
 
-async function waitForPort(port: number, deadlineMs = 10_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const c = connect(port, '127.0.0.1', () => (c.end(), res(true)));
-      c.on('error', () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-interface Row {
-  target: string;
-  mode: 'max' | 'rate';
-  round: number;
-  rps: number;
-  p50: number;
-  p99: number;
+interface FixedRateResult {
+  ok: number;
+  non2xx: number;
   errors: number;
+  p50: number | null;
+  p99: number | null;
+  p999: number | null;
+  achievedRate: number;
+  sendLagP99: number | null;
+  completedWithWarmup: number;
+  clientCpuUs: number;
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'ocmu-router-bench-'));
-  const children: FleetChild[] = [];
-  let haproxy: ChildProcess | undefined;
-  let bare: ChildProcess | undefined;
-  const env = { ...process.env };
-  try {
-    const adminKey = mintAdminKey();
-    mkdirSync(join(dir, 'logs'));
-    const shard = await startChild('s1', ['shard', '--id', 's1', '--port', '0', '--data', join(dir, 's1'), '--admin-key', adminKey, '--config', writeYaml(dir, 'shard.yaml', 'logLevel: warn\n')], join(dir, 'logs', 's1.log'), env);
-    children.push(shard);
-    const manifest = join(dir, 'manifest.json');
-    writeFileSync(manifest, JSON.stringify({ version: 1, shards: [{ id: 's1', url: shard.url, weight: 1 }], overrides: {} }));
-    const router = await startChild('router', ['router', '--port', '0', '--manifest', manifest, '--log-level', 'warn'], join(dir, 'logs', 'router.log'), env);
-    children.push(router);
+/** Exits with an install hint when a required command is missing; returns its output otherwise. */
+function requireCommand(cmd: string, args: string[], install: string): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) {
+    console.error(`router-overhead: \`${cmd}\` is not installed (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}). Install it with: ${install}`);
+    process.exit(1);
+  }
+  return `${r.stdout}${r.stderr}`;
+}
 
-    const hport = await freePort();
-    const shardHostPort = shard.url.replace('http://', '');
-    const cfg = writeYaml(
-      dir,
-      'haproxy.cfg',
-      [
-        'global',
-        '  nbthread 1',
-        '  maxconn 4096',
-        'defaults',
-        '  mode http',
-        '  timeout connect 5s',
-        '  timeout client 60s',
-        '  timeout server 60s',
-        '  option http-keep-alive',
-        '  option forwardfor',
-        'frontend fe',
-        `  bind 127.0.0.1:${hport}`,
-        '  default_backend shards',
-        'backend shards',
-        '  balance hdr(authorization)',
-        '  hash-type consistent',
-        '  http-reuse always',
-        `  server s1 ${shardHostPort} maxconn 64`,
-        '',
-      ].join('\n'),
+/** What a load run reports; `servedRequests` includes the load generator's own warm-up, if any. */
+type LoadRun = Omit<Row, 'target' | 'label' | 'proxyCpuUsPerReq' | 'proxyCores' | 'shardCpuUsPerReq' | 'shardCores' | 'clientCpuUsPerReq'> & { servedRequests: number; clientCpuUs: number };
+
+/** Runs one load and charges the proxy's and the shard's CPU over it to the requests they served. */
+async function measured(t: Target, shardPid: number, run: () => Promise<LoadRun>): Promise<Row> {
+  const proxy0 = t.proxyPid === undefined ? 0 : cpuTimeUs(t.proxyPid);
+  const shard0 = cpuTimeUs(shardPid);
+  const { servedRequests, clientCpuUs, ...r } = await run();
+  const proxyUs = t.proxyPid === undefined ? null : cpuTimeUs(t.proxyPid) - proxy0;
+  const shardUs = cpuTimeUs(shardPid) - shard0;
+  const per = (us: number): number => (servedRequests > 0 ? us / servedRequests : NaN);
+  return {
+    ...r,
+    target: t.key,
+    label: t.label,
+    proxyCpuUsPerReq: proxyUs === null ? null : per(proxyUs),
+    proxyCores: proxyUs === null ? null : proxyUs / 1e6 / r.wallS,
+    shardCpuUsPerReq: per(shardUs),
+    shardCores: shardUs / 1e6 / r.wallS,
+    clientCpuUsPerReq: per(clientCpuUs),
+  };
+}
+
+function describe(r: Row): string {
+  const lat = r.mode === 'max' ? `p50 ${r.p50} ms  p99 ${r.p99} ms` : `p50 ${r.p50.toFixed(3)}  p99 ${r.p99.toFixed(3)}  p99.9 ${r.p999?.toFixed(3) ?? '-'} ms`;
+  const proxy = r.proxyCpuUsPerReq === null ? 'proxy    -' : `proxy ${r.proxyCpuUsPerReq.toFixed(0).padStart(4)} µs/req (${(r.proxyCores ?? 0).toFixed(2)} cores)`;
+  return `${r.mode.padEnd(4)} r${r.round} ${r.label.padEnd(33)} ${r.rps.toFixed(0).padStart(5)} req/s  ${lat}  | ${proxy}  shard ${r.shardCpuUsPerReq.toFixed(0)} µs/req  client ${r.clientCpuUsPerReq.toFixed(0)} µs/req  errors ${r.errors}`;
+}
+
+function printTable(s: Summary, pinned: boolean): void {
+  const f = (x: number | null, d = 0): string => (x === null ? '-' : x.toFixed(d));
+  console.error('\nmedians over rounds (means in results/router-overhead.json)');
+  console.error('target                            | max req/s | proxy µs/req | shard µs/req || at rate: p50 ms | p99 ms | p99.9 ms | proxy µs/req');
+  for (const [label, m] of Object.entries(s.max)) {
+    const r = s.rate[label];
+    console.error(
+      `${label.padEnd(33)} | ${f(m.rps.median).padStart(9)} | ${f(m.proxyCpuUsPerReq.median).padStart(12)} | ${f(m.shardCpuUsPerReq.median).padStart(12)} || ${f(r?.p50.median ?? null, 3).padStart(15)} | ${f(r?.p99.median ?? null, 3).padStart(6)} | ${f(r?.p999.median ?? null, 3).padStart(8)} | ${f(r?.proxyCpuUsPerReq.median ?? null).padStart(12)}`,
     );
-    haproxy = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitForPort(hport);
-    const haproxyUrl = `http://127.0.0.1:${hport}`;
+  }
+  // Under --pin a proxy below one core at max throughput was not the bottleneck: CPU 0 (shard and load generator) was.
+  const unsaturated = Object.entries(s.max).filter(([, m]) => (m.proxyCores.median ?? 1) < 0.9);
+  if (pinned && unsaturated.length > 0) {
+    console.error(`note: at max throughput ${unsaturated.map(([label, m]) => `${label.split(' →')[0]} used ${(m.proxyCores.median ?? 0).toFixed(2)} of its core`).join(', ')}: CPU 0 set the pace there, so compare those proxies by µs/request`);
+  }
+  const q = s.ratios.median;
+  console.error(
+    `router/HAProxy throughput ${f(q.routerVsHaproxyThroughput, 2)}, router/bare ${f(q.routerVsBareNodeProxyThroughput, 2)}, bare/HAProxy ${f(q.bareNodeProxyVsHaproxyThroughput, 2)}; ` +
+      `router requests per CPU-second vs HAProxy ${f(q.routerVsHaproxyRequestsPerCpuSecond, 2)}; added at rate: router p50 ${f(q.routerAddedP50AtRateMs, 3)} p99 ${f(q.routerAddedP99AtRateMs, 3)} ms, ` +
+      `HAProxy p50 ${f(q.haproxyAddedP50AtRateMs, 3)} p99 ${f(q.haproxyAddedP99AtRateMs, 3)} ms`,
+  );
+}
 
-    // A bare Node proxy (undici, no router logic): the floor any Node router starts from.
-    bare = spawn(process.execPath, [new URL('./bare-node-proxy.mjs', import.meta.url).pathname, shard.url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const barePort = await new Promise<number>((resolve, reject) => {
-      bare?.stdout?.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
-      bare?.once('exit', (code) => reject(new Error(`bare proxy exited ${code}`)));
-    });
-
-    const created = await fetch(`${shard.url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'bench' }) });
-    const { token } = (await created.json()) as { token: string };
-    const targets = [
-      { target: 'direct (client → shard)', url: shard.url },
-      { target: 'openclawmu router → shard', url: router.url },
-      { target: 'HAProxy 2.6 → shard', url: haproxyUrl },
-      { target: 'bare Node proxy (undici) → shard', url: `http://127.0.0.1:${barePort}` },
-    ];
+async function main(o: Options): Promise<void> {
+  const haproxyVersion = /version (\d+\.\d+)/.exec(requireCommand('haproxy', ['-v'], 'apt-get install -y haproxy'))?.[1] ?? '?';
+  if (o.pin) {
+    requireCommand('taskset', ['-V'], 'apt-get install -y util-linux');
+    if (availableParallelism() < 2) throw new Error('--pin needs at least 2 CPUs');
+    // Children inherit this; the proxies are moved to their own CPU as they start.
+    pinToCpu(process.pid, LOAD_CPU);
+  }
+  const loadCpu = o.pin ? LOAD_CPU : undefined;
+  const owner = new ChildOwner();
+  const fleet: FleetChild[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'ocmu-router-bench-'));
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await Promise.all([owner.stopAll(), ...fleet.map((c) => c.stop(5000))]);
+      rmSync(dir, { recursive: true, force: true });
+    })());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`router-overhead: ${signal}, stopping the benchmark's processes`);
+    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  const lastResort = (): void => {
+    owner.killAllNow();
+    for (const c of fleet) if (c.process.exitCode === null && c.process.signalCode === null) c.process.kill('SIGKILL');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', lastResort);
+  try {
+    const loadavgAtStart = loadavg();
+    const { targets, token, shardPid, affinity } = await startTargets({ pin: o.pin, dir, owner, fleet, haproxyVersion });
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'health' });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const rows: Row[] = [];
+    const autocannonRun = (t: Target, duration: number): Promise<AutocannonResult> =>
+      runJsonChild<AutocannonResult>(owner, AUTOCANNON_CHILD, [JSON.stringify({ url: `${t.url}/rpc`, method: 'POST', headers, body, connections: o.connections, duration })], loadCpu, (duration + 60) * 1000);
+    const maxRun = (t: Target, round: number, position: number) =>
+      measured(t, shardPid, async (): Promise<LoadRun> => {
+        const r = await autocannonRun(t, o.duration);
+        return { mode: 'max', round, position, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, p999: null, requests: r.requests.total, errors: r.non2xx + r.errors + r.timeouts, wallS: r.durationS, sendLagP99: null, servedRequests: r.requests.total, clientCpuUs: r.clientCpuUs };
+      });
+    const rateRun = (t: Target, round: number, position: number) =>
+      measured(t, shardPid, async (): Promise<LoadRun> => {
+        const args = ['--url', t.url, '--path', '/rpc', '--method', 'POST', '--headers', JSON.stringify(headers), '--body', body];
+        args.push('--rate', String(o.rate), '--duration', String(o['rate-duration']), '--connections', String(RATE_CONNECTIONS), '--warmup', String(RATE_CLIENT_WARMUP_S));
+        const r = await runJsonChild<FixedRateResult>(owner, FIXED_RATE_CLIENT, args, loadCpu, (RATE_CLIENT_WARMUP_S + o['rate-duration'] + 60) * 1000);
+        const wallS = RATE_CLIENT_WARMUP_S + o['rate-duration'];
+        return { mode: 'rate', round, position, rps: r.achievedRate, p50: r.p50 ?? NaN, p99: r.p99 ?? NaN, p999: r.p999, requests: r.ok + r.non2xx, errors: r.non2xx + r.errors, wallS, sendLagP99: r.sendLagP99, servedRequests: r.completedWithWarmup, clientCpuUs: r.clientCpuUs };
+      });
+
+    console.error(`router-overhead: ${o.pin ? `pinned (proxies on CPU ${PROXY_CPU}, shard and load generators on CPU ${LOAD_CPU})` : 'shared CPUs (no pinning)'}; affinity ${JSON.stringify(affinity)}`);
     // Warm-up: JIT and connection pools; the router in particular is 2-4x slower in its first seconds.
-    for (const t of targets) await autocannon({ url: `${t.url}/rpc`, method: 'POST', headers, body, connections: CONNECTIONS, duration: WARMUP });
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const t of targets) {
-        const r = await autocannon({ url: `${t.url}/rpc`, method: 'POST', headers, body, connections: CONNECTIONS, duration: DURATION });
-        rows.push({ target: t.target, mode: 'max', round, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts });
-        console.error(`max  r${round} ${t.target.padEnd(28)} ${r.requests.average.toFixed(0)} req/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms`);
-      }
-      for (const t of targets) {
-        const r = await autocannon({ url: `${t.url}/rpc`, method: 'POST', headers, body, connections: 10, overallRate: RATE, duration: DURATION });
-        rows.push({ target: t.target, mode: 'rate', round, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts });
-        console.error(`rate r${round} ${t.target.padEnd(28)} ${r.requests.average.toFixed(0)} req/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms`);
+    if (o.warmup > 0) for (const t of targets) await autocannonRun(t, o.warmup);
+    const rows: Row[] = [];
+    for (let round = 1; round <= o.rounds; round++) {
+      // Rotated per round, so no target always runs first (or right after the same neighbour).
+      const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!);
+      for (const run of [maxRun, rateRun]) {
+        for (const [i, t] of order.entries()) {
+          await sleep(500); // let the previous run's sockets close and GC settle
+          const row = await run(t, round, i + 1);
+          rows.push(row);
+          console.error(describe(row));
+        }
       }
     }
-    const mean = (mode: Row['mode'], target: string, k: 'rps' | 'p50' | 'p99'): number => {
-      const xs = rows.filter((r) => r.mode === mode && r.target === target).map((r) => r[k]);
-      return xs.reduce((a, b) => a + b, 0) / xs.length;
-    };
-    const [direct, ours, ha] = targets.map((t) => t.target) as [string, string, string];
-    const summary = {
+    const summary = summarize(rows, targets);
+    const result = {
       when: new Date().toISOString(),
       node: process.version,
-      cpus: (await import('node:os')).cpus().length,
-      loadavg: (await import('node:os')).loadavg(),
-      settings: { durationS: DURATION, connections: CONNECTIONS, rate: RATE, rounds: ROUNDS, warmupS: WARMUP },
-      max: Object.fromEntries(targets.map((t) => [t.target, { rps: mean('max', t.target, 'rps'), p50: mean('max', t.target, 'p50'), p99: mean('max', t.target, 'p99') }])),
-      rate: Object.fromEntries(targets.map((t) => [t.target, { rps: mean('rate', t.target, 'rps'), p50: mean('rate', t.target, 'p50'), p99: mean('rate', t.target, 'p99') }])),
-      ratios: {
-        routerVsHaproxyThroughput: mean('max', ours, 'rps') / mean('max', ha, 'rps'),
-        routerVsDirectThroughput: mean('max', ours, 'rps') / mean('max', direct, 'rps'),
-        haproxyVsDirectThroughput: mean('max', ha, 'rps') / mean('max', direct, 'rps'),
-        routerVsBareNodeProxyThroughput: mean('max', ours, 'rps') / mean('max', 'bare Node proxy (undici) → shard', 'rps'),
-        bareNodeProxyVsHaproxyThroughput: mean('max', 'bare Node proxy (undici) → shard', 'rps') / mean('max', ha, 'rps'),
-        routerAddedP99AtRateMs: mean('rate', ours, 'p99') - mean('rate', direct, 'p99'),
-        haproxyAddedP99AtRateMs: mean('rate', ha, 'p99') - mean('rate', direct, 'p99'),
-        routerAddedP50AtRateMs: mean('rate', ours, 'p50') - mean('rate', direct, 'p50'),
-      },
-      errors: rows.reduce((n, r) => n + r.errors, 0),
+      cpus: availableParallelism(),
+      loadavg: { atStart: loadavgAtStart, atEnd: loadavg() },
+      pinned: o.pin,
+      affinity,
+      clockTicksPerSecond: clockTicksPerSecond(),
+      settings: { durationS: o.duration, connections: o.connections, rate: o.rate, rateDurationS: o['rate-duration'], rateConnections: RATE_CONNECTIONS, rateClientWarmupS: RATE_CLIENT_WARMUP_S, rounds: o.rounds, warmupS: o.warmup },
+      ...summary,
       rows,
     };
+    printTable(summary, o.pin);
     mkdirSync(join(ROOT, 'loadtest', 'results'), { recursive: true });
-    writeFileSync(join(ROOT, 'loadtest', 'results', 'router-overhead.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    console.log(JSON.stringify({ max: summary.max, rate: summary.rate, ratios: summary.ratios, errors: summary.errors, loadavg: summary.loadavg }, null, 2));
+    writeFileSync(join(ROOT, 'loadtest', 'results', 'router-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(JSON.stringify({ pinned: result.pinned, ratios: result.ratios, perRound: result.perRound, errors: result.errors, loadavg: result.loadavg }, null, 2));
   } finally {
-    haproxy?.kill('SIGTERM');
-    bare?.kill('SIGTERM');
-    await Promise.all(children.map((c) => c.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+    process.off('exit', lastResort);
   }
 }
 
-function writeYaml(dir: string, name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
+try {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-duration': { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      pin: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  await main(Options.parse(values));
+} catch (err) {
+  const usage = err instanceof z.ZodError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS_');
+  if (usage) console.error(`router-overhead: ${err instanceof z.ZodError ? z.prettifyError(err) : (err as Error).message}\n${USAGE}`);
+  else console.error('router-overhead failed:', err);
+  process.exitCode = usage ? 2 : 1;
 }
-
-await main();

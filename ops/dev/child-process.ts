@@ -10,6 +10,8 @@ const BIN = fileURLToPath(new URL('../bin/openclawmu.mjs', import.meta.url));
 export interface FleetChild {
   readonly name: string;
   readonly url: string;
+  /** The OS process id (benchmarks read /proc/<pid> and pin it to a CPU). */
+  readonly pid: number;
   readonly process: ChildProcess;
   /** Resolves with the exit code (null: killed by a signal) when the process ends. */
   readonly exited: Promise<number | null>;
@@ -62,6 +64,7 @@ export async function startChild(name: string, args: string[], logPath: string, 
   return {
     name,
     url,
+    pid: child.pid!, // set: the child printed its listening line
     process: child,
     exited,
     stop(timeoutMs = 15_000) {

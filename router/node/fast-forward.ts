@@ -67,8 +67,24 @@ const PLAIN_CONNECTION = /^\s*(keep-alive|close)\s*$/i;
 export interface FastPath {
   /** The route when the fast path applies to this request; null hands it to the core. */
   route(req: IncomingMessage): FastRoute | null;
-  /** Sends the request; 'fallback' means nothing was written and the core must take it (with `body`). */
-  send(route: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number): Promise<FastOutcome>;
+  /** Sends the request; `owner.done('fallback')` means nothing was written and the core must take it (with `body`). */
+  send(route: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number, owner: FastOwner): void;
+}
+
+/** Who learns how a fast-path request ended (an object, not a closure: no allocation per request). */
+export interface FastOwner {
+  done(outcome: FastOutcome): void;
+}
+
+// Per-request listeners would be closures (and, under tsx's keepNames, a defineProperty each): the
+// response carries its handler instead, and one shared function serves every response.
+const HANDLER = Symbol('openclawmu.fastForward');
+type TrackedResponse = ServerResponse & { [HANDLER]?: ForwardHandler };
+function onResponseClose(this: TrackedResponse): void {
+  this[HANDLER]?.clientClosed();
+}
+function onResponseDrain(this: TrackedResponse): void {
+  this[HANDLER]?.drained();
 }
 
 export function createFastPath(deps: FastPathDeps): FastPath {
@@ -171,19 +187,16 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     return { shard, requestId: rid, headers, clientAddress, countsAuthFailures, hasBody };
   };
 
-  const send = (r: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number): Promise<FastOutcome> =>
-    new Promise<FastOutcome>((resolve) => {
-      const handler = new ForwardHandler(deps, r, res, started, resolve);
-      res.once('close', handler.onClientClose);
-      try {
-        deps.dispatcherFor(r.shard.url).dispatch(
-          { origin: r.shard.url, method: (req.method ?? 'GET') as Dispatcher.HttpMethod, path: req.url ?? '/', headers: r.headers, body },
-          handler,
-        );
-      } catch (err) {
-        handler.onError(err as Error);
-      }
-    });
+  const send = (r: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number, owner: FastOwner): void => {
+    const handler = new ForwardHandler(deps, r, res, started, owner);
+    (res as TrackedResponse)[HANDLER] = handler;
+    res.once('close', onResponseClose);
+    try {
+      deps.dispatcherFor(r.shard.url).dispatch({ origin: r.shard.url, method: (req.method ?? 'GET') as Dispatcher.HttpMethod, path: req.url ?? '/', headers: r.headers, body }, handler);
+    } catch (err) {
+      handler.onError(err as Error);
+    }
+  };
 
   return { route, send };
 }
@@ -196,19 +209,22 @@ class ForwardHandler {
   /** The shard answered 421 or 503-frozen: swallow the answer, then hand over to the core. */
   private discarding = false;
   private finished = false;
-  private readonly onDrain = (): void => this.resume?.();
 
   constructor(
     private readonly deps: FastPathDeps,
     private readonly r: FastRoute,
     private readonly res: ServerResponse,
     private readonly started: number,
-    private readonly resolve: (o: FastOutcome) => void,
+    private readonly owner: FastOwner,
   ) {}
 
-  readonly onClientClose = (): void => {
+  clientClosed(): void {
     if (!this.finished && !this.res.writableFinished) this.abort?.(new Error('client closed'));
-  };
+  }
+
+  drained(): void {
+    this.resume?.();
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
@@ -248,37 +264,41 @@ class ForwardHandler {
   onData(chunk: Buffer): boolean {
     if (this.discarding || this.res.destroyed) return true;
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
+    this.res.once('drain', onResponseDrain);
     return false;
   }
 
-  onComplete(): void {
+  private detach(): void {
     this.finished = true;
-    this.res.off('close', this.onClientClose);
+    this.res.off('close', onResponseClose);
+    (this.res as TrackedResponse)[HANDLER] = undefined;
+  }
+
+  onComplete(): void {
+    this.detach();
     if (this.discarding) {
       // After a 421 the manifest is stale: refresh first, so the core goes straight to the owner.
-      if (this.status === 421) void this.deps.manifest.refresh().then(() => this.resolve('fallback'), () => this.resolve('fallback'));
-      else this.resolve('fallback');
+      if (this.status === 421) void this.deps.manifest.refresh().then(() => this.owner.done('fallback'), () => this.owner.done('fallback'));
+      else this.owner.done('fallback');
       return;
     }
     this.res.end();
-    this.resolve('done');
+    this.owner.done('done');
   }
 
   onError(err: Error): void {
-    this.finished = true;
-    this.res.off('close', this.onClientClose);
-    this.res.off('drain', this.onDrain);
-    if (this.res.destroyed || this.res.writableEnded) return this.resolve('done');
+    this.detach();
+    this.res.off('drain', onResponseDrain);
+    if (this.res.destroyed || this.res.writableEnded) return this.owner.done('done');
     if (this.res.headersSent) {
       this.deps.log.warn({ err: { message: err.message } }, 'response stream aborted');
       this.res.destroy();
-      return this.resolve('done');
+      return this.owner.done('done');
     }
-    if (this.discarding) return this.resolve('fallback');
+    if (this.discarding) return this.owner.done('fallback');
     const e = upstreamError(isAppError(err) ? err : mapUndiciError(err, this.r.shard.url), this.r.shard.id);
     this.deps.observer.upstreamError?.(this.r.shard.id, e.code);
-    void writeWebResponse(this.res, errorResponse(e, this.r.requestId)).then(() => this.resolve('done'));
+    void writeWebResponse(this.res, errorResponse(e, this.r.requestId)).then(() => this.owner.done('done'));
     this.deps.recordRequest(e.status, (performance.now() - this.started) / 1000);
   }
 }

@@ -82,8 +82,19 @@ export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: (
     },
   });
 
+  // Label lookups hash their values on every call: keep the children (bounded: shards × 5 classes).
+  const upstreamChildren = new Map<string, { observe(v: number): void }>();
+  const requestChildren = new Map<number, { observe(v: number): void }>();
   const observer: RouterObserver = {
-    upstream: (shard, status, seconds) => upstream.labels(shardLabel(shard), statusClass(status)).observe(seconds),
+    upstream: (shard, status, seconds) => {
+      const key = `${shard}\u0000${Math.floor(status / 100)}`;
+      let child = upstreamChildren.get(key);
+      if (child === undefined) {
+        child = upstream.labels(shardLabel(shard), statusClass(status));
+        if (upstreamChildren.size < MAX_SHARD_LABELS * 8) upstreamChildren.set(key, child);
+      }
+      child.observe(seconds);
+    },
     upstreamError: (shard, code: ErrorCode) => upstreamErrors.labels(shardLabel(shard), code).inc(),
     retry: (reason) => retries.labels(reason).inc(),
     hold: (outcome) => holds.labels(outcome).inc(),
@@ -92,7 +103,15 @@ export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: (
   return {
     registry,
     observer,
-    request: (status, seconds) => requests.labels(statusClass(status)).observe(seconds),
+    request: (status, seconds) => {
+      const cls = Math.floor(status / 100);
+      let child = requestChildren.get(cls);
+      if (child === undefined) {
+        child = requests.labels(statusClass(status));
+        requestChildren.set(cls, child);
+      }
+      child.observe(seconds);
+    },
     wsUpgrade: (outcome) => ws.labels(outcome).inc(),
     path: (kind) => pathChildren[kind].inc(),
   };
