@@ -27,6 +27,8 @@ export const RouterConfigSchema = z
         holdLimitMs: z.number().int().nonnegative().default(10_000),
         fanoutTimeoutMs: z.number().int().positive().default(5_000),
         connectTimeoutMs: z.number().int().positive().default(5_000),
+        /** A WebSocket upgrade: time from connecting to the shard to its response head (101, 421, …). */
+        upgradeTimeoutMs: z.number().int().positive().default(10_000),
         headersTimeoutMs: z.number().int().positive().default(300_000),
         bodyTimeoutMs: z.number().int().positive().default(300_000),
         connectionsPerShard: z.number().int().positive().default(64),

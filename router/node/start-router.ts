@@ -125,6 +125,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         placement,
         log,
         connectTimeoutMs: config.limits.connectTimeoutMs,
+        upgradeTimeoutMs: config.limits.upgradeTimeoutMs,
         trustForwardedFor: config.trustForwardedFor,
         maxHops: config.limits.maxHops,
         holdLimitMs: config.limits.holdLimitMs,

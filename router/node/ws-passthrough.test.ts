@@ -204,3 +204,15 @@ void test('a client that leaves while the router waits for the shard: the upstre
   ws.terminate();
   await ended;
 });
+
+void test('a shard that accepts the upgrade but never answers → 504 ROUTER_UPSTREAM_TIMEOUT after upgradeTimeoutMs', { timeout: 10_000 }, async (t) => {
+  let ended: Promise<unknown> | undefined;
+  const s1 = await fakeShard(t, (_req, socket) => void (ended = once(socket, 'end'))); // never answers
+  const router = await routerWith(t, manifestSource({ version: 1, shards: [{ id: 's1', url: s1.url }] }).source, { upgradeTimeoutMs: 300 });
+  const refused = await refusal(connect(t, router));
+  assert.equal(refused.status, 504);
+  assert.equal(refused.code, 'ROUTER_UPSTREAM_TIMEOUT');
+  assert.ok(ended !== undefined, 'the shard got the upgrade');
+  await ended; // and the router hung up on it
+  assert.match(await metricsOf(router), /openclawmu_router_ws_upgrades_total\{outcome="failed"\} 1/);
+});

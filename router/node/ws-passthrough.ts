@@ -20,6 +20,7 @@ export interface WsPassthroughDeps {
   readonly placement: Placement;
   readonly log: pino.Logger;
   readonly connectTimeoutMs: number;
+  readonly upgradeTimeoutMs: number; // from connected to the shard's response head
   readonly trustForwardedFor: boolean;
   readonly maxHops: number; // 421s followed before ROUTER_TOO_MANY_HOPS
   readonly holdLimitMs: number; // how long a frozen tenant's upgrade is held before ROUTER_HOLD_EXPIRED
@@ -181,7 +182,13 @@ async function attempt(call: UpgradeCall, shard: ManifestShard): Promise<Answer>
     await once(upstream, tls ? 'secureConnect' : 'connect', { signal: AbortSignal.any([call.gone, connectBy]) });
     upstream.write(requestHead(call, target.host));
     if (call.head.length > 0) upstream.write(call.head);
-    return { upstream, ...(await readResponseHead(upstream, shard.id)) };
+    // A shard that accepts the connection but never answers must not hold the client forever.
+    const answerBy = setTimeout(() => upstream.destroy(new AppError('ROUTER_UPSTREAM_TIMEOUT', { details: { shard: shard.id, waitedMs: call.deps.upgradeTimeoutMs } })), call.deps.upgradeTimeoutMs);
+    try {
+      return { upstream, ...(await readResponseHead(upstream, shard.id)) };
+    } finally {
+      clearTimeout(answerBy);
+    }
   } catch (err) {
     upstream.destroy();
     if (err instanceof AppError) throw err;
@@ -214,7 +221,7 @@ function readResponseHead(upstream: Socket, shardId: string): Promise<Omit<Answe
     const done = (): void => void upstream.off('data', onData).off('error', fail).off('end', ended).off('close', ended);
     const fail = (err: Error): void => {
       done();
-      reject(new AppError('ROUTER_UPSTREAM_DOWN', { details: { shard: shardId }, cause: err }));
+      reject(err instanceof AppError ? err : new AppError('ROUTER_UPSTREAM_DOWN', { details: { shard: shardId }, cause: err }));
     };
     const ended = (): void => fail(new Error('closed before a response head'));
     const onData = (chunk: Buffer): void => {
