@@ -86,3 +86,19 @@ test('deleting a tenant (over RPC) ends its open WebSockets', async (t) => {
   assert.equal(res.status, 200);
   assert.equal(await closed, 1012);
 });
+
+test('a tenant deleting itself over /ws gets the reply on that socket before its 1012 close; its other sockets close too', async (t) => {
+  const shard = await startTestShard(t);
+  const { token } = await createTenant(shard, 'wse');
+  const ws1 = await open(t, shard, ['openclawmu.v1', token]);
+  const ws2 = await open(t, shard, ['openclawmu.v1', token]);
+  const seen1: unknown[] = [];
+  ws1.on('message', (d) => seen1.push(JSON.parse(d.toString())));
+  const closed1 = new Promise<number>((resolve) => ws1.once('close', (code) => resolve(code)));
+  const closed2 = new Promise<number>((resolve) => ws2.once('close', (code) => resolve(code)));
+  ws1.send(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tenants.delete', params: { confirm: true } }));
+  assert.equal(await closed1, 1012);
+  assert.deepEqual(seen1, [{ jsonrpc: '2.0', id: 7, result: { id: 'wse', deleted: true } }], 'the reply arrives before the close');
+  assert.equal(await closed2, 1012);
+  assert.equal((await shard.admin('/v1/tenants/wse')).status, 404);
+});

@@ -82,6 +82,9 @@ export async function startShard(config: ShardConfig, opts: Partial<ServiceOptio
         const deadline = setTimeout(() => app.server.closeAllConnections(), config.limits.drainTimeoutMs);
         try {
           await app.close();
+          // app.close() does not wait for WebSocket messages still being handled: they may yet
+          // write state and audit records, so the databases stay open until they finish.
+          await Promise.race([services.sockets.idle(), new Promise<void>((ok) => setTimeout(ok, config.limits.drainTimeoutMs).unref())]);
         } finally {
           clearTimeout(deadline);
           await services.close();

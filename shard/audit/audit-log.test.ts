@@ -106,3 +106,16 @@ test('openclawmu audit verify exits 0 on a good log and 3 naming the line on a b
   assert.equal(out.ok, false);
   assert.equal(out.firstBroken.line, 3);
 });
+
+test('a record appended after close is refused at flushed() with SHARD_DRAINING (regression: flushed() spun forever)', { timeout: 10_000 }, async (t) => {
+  const path = join(tempDir(t), 'audit.log');
+  const log = new AuditLog({ path });
+  log.append({ tenant: 't0', actor: { type: 'admin', keyId: 'abcd1234' }, action: 'tenant.create', target: 't0', outcome: 'ok' });
+  await log.close();
+  log.append({ tenant: 't0', actor: { type: 'admin', keyId: 'abcd1234' }, action: 'tenant.delete', target: 't0', outcome: 'ok' });
+  await assert.rejects(log.flushed(), (err: { code?: string }) => err.code === 'SHARD_DRAINING');
+  // The file holds exactly what was acknowledged, and still verifies.
+  const text = readFileSync(path, 'utf8');
+  assert.equal(text.trimEnd().split('\n').length, 1);
+  assert.equal(verifyAuditText(text).ok, true);
+});

@@ -3,6 +3,7 @@
 // write and one fsync per batch (group commit), off the event loop. The HTTP layer waits for
 // `flushed()` before answering, so an acknowledged operation's record is on disk.
 import { closeSync, existsSync, fdatasync, fsyncSync, openSync, readFileSync, ftruncateSync, write as fsWrite } from 'node:fs';
+import { AppError } from '../../router/index.ts';
 import { GENESIS_HASH, hashRecord, type AuditInput, type AuditRecord } from './audit-record.ts';
 
 export interface AuditLogOptions {
@@ -52,10 +53,15 @@ export class AuditLog {
     return rec;
   }
 
-  /** Resolves when every record appended so far is on disk (rejects if writing failed). */
+  /**
+   * Resolves when every record appended so far is on disk. Rejects if writing failed, and with
+   * SHARD_DRAINING for records appended after close() (they can no longer be written, so whatever
+   * waited on them must not be acknowledged).
+   */
   async flushed(): Promise<void> {
     while (this.flushing !== null || this.pending.length > 0) {
       if (this.failure !== null) throw this.failure;
+      if (this.flushing === null && this.fd < 0) throw new AppError('SHARD_DRAINING', { message: 'The audit log is closed; the operation was not acknowledged.' });
       this.kick();
       await this.flushing;
     }

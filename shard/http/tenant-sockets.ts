@@ -1,11 +1,22 @@
 // The open WebSockets of each tenant, so that freezing, moving or deleting a tenant ends them
 // (clients reconnect, through the router, to wherever the tenant lives next).
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export interface ClosableSocket {
   close(code: number, reason: string): void;
 }
 
+/** The socket whose message is being handled, and the close it asked for meanwhile. */
+interface Serving {
+  ws: ClosableSocket;
+  closeReason?: string;
+}
+
 export class TenantSockets {
   private readonly byTenant = new Map<string, Set<ClosableSocket>>();
+  private readonly serving = new AsyncLocalStorage<Serving>();
+  private inflight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
   add(tenantId: string, ws: ClosableSocket): void {
     let set = this.byTenant.get(tenantId);
@@ -19,9 +30,35 @@ export class TenantSockets {
     if (set?.size === 0) this.byTenant.delete(tenantId);
   }
 
+  /**
+   * Handles one message of `ws` (`handle` writes its reply). When the message itself ends the
+   * tenant's sockets (a tenant deleting itself), `ws` is closed only after the reply went out,
+   * so the caller learns the outcome; the tenant's other sockets close at once.
+   */
+  async serve(ws: ClosableSocket, handle: () => Promise<void>): Promise<void> {
+    const serving: Serving = { ws };
+    this.inflight += 1;
+    try {
+      await this.serving.run(serving, handle);
+    } finally {
+      if (serving.closeReason !== undefined) ws.close(1012, serving.closeReason);
+      this.inflight -= 1;
+      if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Resolves once no message is being handled (shutdown waits for this before closing the databases). */
+  idle(): Promise<void> {
+    return this.inflight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Closes every socket of the tenant with 1012 (service restart: reconnect). */
   close(tenantId: string, reason: string): void {
-    for (const ws of this.byTenant.get(tenantId) ?? []) ws.close(1012, reason.slice(0, 100));
+    const serving = this.serving.getStore();
+    for (const ws of this.byTenant.get(tenantId) ?? []) {
+      if (serving?.ws === ws) serving.closeReason = reason.slice(0, 100);
+      else ws.close(1012, reason.slice(0, 100));
+    }
   }
 
   all(): ClosableSocket[] {

@@ -1,5 +1,6 @@
 // GET /ws: the JSON-RPC methods over WebSocket, authenticated at the upgrade. One ownership check
-// per message; freeze, move and delete close the tenant's sockets so clients reconnect elsewhere.
+// per message; freeze, move and delete close the tenant's sockets so clients reconnect elsewhere
+// (a socket whose own message did it gets that message's reply first).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -80,14 +81,16 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
             return;
           }
           try {
-            const out = await dispatchRpcFrame(frame, {
-              methods: svc.rpcMethods,
-              maxBatch: svc.config.limits.rpcBatchMax,
-              context: () => ({ tenant, signal: abort.signal, notify }),
-              onCall: (method, outcome) => svc.metrics.rpcCalls.inc({ method: method ?? 'invalid', outcome }),
+            await svc.sockets.serve(ws, async () => {
+              const out = await dispatchRpcFrame(frame, {
+                methods: svc.rpcMethods,
+                maxBatch: svc.config.limits.rpcBatchMax,
+                context: () => ({ tenant, signal: abort.signal, notify }),
+                onCall: (method, outcome) => svc.metrics.rpcCalls.inc({ method: method ?? 'invalid', outcome }),
+              });
+              await svc.audit.flushed();
+              if (out !== null && ws.readyState === ws.OPEN) ws.send(out);
             });
-            await svc.audit.flushed();
-            if (out !== null && ws.readyState === ws.OPEN) ws.send(out);
           } finally {
             rel?.();
           }

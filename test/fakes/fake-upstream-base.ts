@@ -1,5 +1,5 @@
 // Shared plumbing of the fake LLM upstreams: an HTTP server on port 0 that records requests,
-// can fail the next N calls, pace or hang streams, and reports clients that went away mid-stream.
+// can fail the next N calls, pace, hang or hold answers, and reports clients that went away mid-stream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -66,6 +66,7 @@ export class FakeServerBase {
   url = '';
   private server: Server | undefined;
   private readonly abortWaiters: (() => void)[] = [];
+  private held: { arrived: () => void; released: Promise<void> } | null = null;
   private readonly routes: Map<string, Handler>;
 
   constructor(routes: Map<string, Handler>) {
@@ -84,6 +85,26 @@ export class FakeServerBase {
 
   setBehaviour(b: Partial<FakeBehaviour>): void {
     this.behaviour = { ...this.behaviour, ...b };
+  }
+
+  /**
+   * Holds every request from now on before any byte of its answer, until `release()` is called;
+   * `arrived` resolves when the first one is being held (so a test knows a call is in flight).
+   */
+  hold(): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    const arrivedP = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const gate = { arrived, released };
+    this.held = gate;
+    return {
+      arrived: arrivedP,
+      release: () => {
+        if (this.held === gate) this.held = null;
+        release();
+      },
+    };
   }
 
   /** Resolves when the next client abort mid-stream is observed. */
@@ -118,6 +139,11 @@ export class FakeServerBase {
     const rec: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body };
     this.requests.push(rec);
     if (this.behaviour.headersDelayMs > 0) await pause(this.behaviour.headersDelayMs);
+    const held = this.held;
+    if (held !== null) {
+      held.arrived();
+      await held.released;
+    }
     if (this.behaviour.failTimes > 0) {
       this.behaviour.failTimes--;
       res.writeHead(this.behaviour.failStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'fake upstream failure', type: 'server_error' } }));
