@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { startRouter, createRouterLogger, type RunningRouter } from './start-router.ts';
 import { parseRouterConfig } from './router-config.ts';
 import { serializeManifest, parseManifest } from '../manifest/manifest-schema.ts';
@@ -222,4 +222,34 @@ void test('a held request (tenant frozen) stops being retried when the client le
     text = await router.metrics.registry.getSingleMetricAsString('openclawmu_router_holds_total');
   }
   assert.ok(up.seen.length < 10, `the shard was polled ${up.seen.length} times`);
+});
+
+void test('a shard that sends a malformed response head → 502 ROUTER_UPSTREAM_DOWN on both paths; the router keeps serving', async (t) => {
+  // A raw TCP "shard": Node's http server would refuse to send these heads.
+  const heads = [
+    'HTTP/1.1 200 OK\r\nx-bad: a\u0001b\r\ncontent-length: 2\r\n\r\nok',
+    'HTTP/1.1 200 OK\r\nbad name: x\r\ncontent-length: 2\r\n\r\nok',
+    'NOT HTTP AT ALL\r\n\r\n',
+  ];
+  let n = 0;
+  const raw = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.end(heads[n++ % heads.length]));
+  });
+  raw.listen(0, '127.0.0.1');
+  await once(raw, 'listening');
+  t.after(() => new Promise<void>((r) => raw.close(() => r())));
+  const good = await upstream(t);
+  const shards = [{ id: 'bad', url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}` }, { id: 'good', url: good.url }];
+  for (const fastPath of [true, false]) {
+    const { router } = await routerFor(t, shards, { fastPath }, { acme: { shard: 'bad', epoch: 1 }, beta: { shard: 'good', epoch: 1 } });
+    for (let i = 0; i < heads.length; i++) {
+      const res = await fetch(`${router.url}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = (await res.json()) as { error?: { code: string } };
+      assert.equal(res.status, 502, `fastPath=${fastPath} head ${i}`);
+      assert.equal(body.error?.code, 'ROUTER_UPSTREAM_DOWN');
+    }
+    const ok = await fetch(`${router.url}/v1/models`, { headers: { authorization: `Bearer tk_beta_${'c'.repeat(32)}` } });
+    assert.equal(ok.status, 200, 'another tenant on a healthy shard is served');
+  }
 });

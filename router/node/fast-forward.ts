@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
 import type { Dispatcher } from 'undici';
-import { isAppError } from '../errors/app-error.ts';
+import { AppError, isAppError } from '../errors/app-error.ts';
 import type { AuthThrottle } from '../core/auth-throttle.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { upstreamError, type RouterObserver } from '../core/forward-to-owner.ts';
@@ -257,7 +257,12 @@ class ForwardHandler {
     out.push('x-request-id', this.r.requestId, 'x-openclawmu-shard', this.r.shard.id);
     this.deps.recordRequest(statusCode, seconds);
     if (this.res.destroyed) return true;
-    this.res.writeHead(statusCode, statusText || undefined, out);
+    try {
+      this.res.writeHead(statusCode, statusText || undefined, out);
+    } catch (err) {
+      // A header Node refuses to send (a control character, a bad name): nothing went out yet.
+      this.abort?.(new AppError('ROUTER_UPSTREAM_DOWN', { message: 'The shard sent a response head that cannot be forwarded.', details: { shard: this.r.shard.id }, cause: err }));
+    }
     return true;
   }
 
