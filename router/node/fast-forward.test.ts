@@ -234,7 +234,7 @@ void test('a shard that sends a malformed response head → 502 ROUTER_UPSTREAM_
   let n = 0;
   const raw = createTcpServer((socket) => {
     socket.on('error', () => {});
-    socket.once('data', () => socket.end(heads[n++ % heads.length]));
+    socket.once('data', () => socket.end(heads[n++ % heads.length] as string));
   });
   raw.listen(0, '127.0.0.1');
   await once(raw, 'listening');
