@@ -91,4 +91,9 @@ test('add a shard and rebalance, then remove one, under continuous writes: nothi
   assert.deepEqual([...frozen].sort(), [...moved].sort());
   assert.ok(moved.size < tokens.size, 'some tenants stayed put');
   assert.ok(ackedCount() >= 200);
+  // The writes took the router's Node fast path, which handed the moved tenants' 503-frozen and 421
+  // answers to the core (hold, refresh, retry): both paths carried this rebalance.
+  const paths = await fleet.router.metrics.registry.getSingleMetricAsString('openclawmu_router_path_total');
+  assert.match(paths, /path="fast"\} [1-9]/);
+  assert.match(paths, /path="handed-over"\} [1-9]/);
 });
