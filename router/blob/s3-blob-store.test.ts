@@ -67,6 +67,12 @@ void test('s3 blob store on moto_server passes the contract: native conditional 
   const probe = await storeOn(server);
   t.after(() => probe.close());
   assert.equal(await probe.conditionalMode(), 'native', 'moto honours If-None-Match');
-  await t.test('native', (tt) => blobStoreContract(tt, () => storeOn(server)));
+  // moto 5.2.1 checks If-Match / If-None-Match and then writes, in a threaded server without a lock
+  // around the two (moto/s3/responses.py, put_object): two concurrent conditional writers can both
+  // win (seen in CI under load). Real S3 makes them atomic. So the native leg checks the semantics
+  // and the forced-lock leg below checks the races on this server.
+  await t.test('native', (tt) =>
+    blobStoreContract(tt, () => storeOn(server), { racyConditionalWrites: 'moto 5.2.1 does not make conditional writes atomic (check, then write, no lock); the lock leg covers the races' }),
+  );
   await t.test('lock fallback forced', (tt) => blobStoreContract(tt, () => storeOn(server, 'lock')));
 });
