@@ -10,6 +10,7 @@ import { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from 
 import { errorResponse, jsonResponse } from './error-response.ts';
 import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
 import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
+import { HOP_BY_HOP_REQUEST, requestIdOf } from './request-id.ts';
 import { isTenantCreate, isTenantRestore, tenantFromCreateBody, tenantFromHead, tenantFromRestoreBody } from './request-tenant.ts';
 
 export interface RouterCoreOptions {
@@ -59,8 +60,6 @@ export interface RequestContext {
 
 export type RouterFetch = (req: Request, ctx?: RequestContext) => Promise<Response>;
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'host'];
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface RouterCore {
   readonly fetch: RouterFetch;
@@ -151,7 +150,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
 
     const headers = new Headers(req.headers);
     const connectionListed = (req.headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-    for (const h of [...HOP_BY_HOP, ...connectionListed]) headers.delete(h);
+    for (const h of [...HOP_BY_HOP_REQUEST, ...connectionListed]) headers.delete(h);
     headers.set('x-request-id', rid);
     if (ctx.clientAddress !== undefined) {
       const prior = req.headers.get('x-forwarded-for');
@@ -170,8 +169,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   return {
     throttle,
     async fetch(req, ctx = {}) {
-      const incoming = req.headers.get('x-request-id');
-      const rid = incoming !== null && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      const rid = requestIdOf(req.headers.get('x-request-id'));
       const addr = ctx.clientAddress;
       // Webhooks come from platform addresses shared by every tenant: never throttle those.
       const throttled = addr !== undefined && !new URL(req.url).pathname.startsWith('/hooks/');

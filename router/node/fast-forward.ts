@@ -8,12 +8,12 @@
 //     request (its body is in memory) is handed to the core, which retries and holds (after a 421
 //     the manifest is refreshed first, so the core's first try goes to the new owner).
 // A client that leaves before the answer aborts the upstream request.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
 import type { Dispatcher } from 'undici';
 import { AppError, isAppError } from '../errors/app-error.ts';
 import type { AuthThrottle } from '../core/auth-throttle.ts';
+import { HOP_BY_HOP_REQUEST, requestIdOf } from '../core/request-id.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { upstreamError, type RouterObserver } from '../core/forward-to-owner.ts';
 import { bearerOf, parseTenantToken } from '../identity/tenant-id.ts';
@@ -55,12 +55,8 @@ export type FastOutcome = 'done' | 'fallback';
 // Paths the core answers itself (fleet routes, health) or routes by body (restore).
 const ROUTER_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/v1/tenants', '/v1/tenants/', '/v1/fleet', '/v1/fleet/', '/v1/tenants/restore', '/v1/tenants/restore/']);
 // Request headers never forwarded as sent: hop-by-hop ones, and the ones the router sets itself.
-const DROP_REQUEST = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'host', 'expect',
-  'content-length', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-]);
+const DROP_REQUEST = new Set([...HOP_BY_HOP_REQUEST, 'expect', 'content-length', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-request-id', 'x-openclawmu-shard']);
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HOST = /^[A-Za-z0-9.:[\]-]+$/;
 const PLAIN_CONNECTION = /^\s*(keep-alive|close)\s*$/i;
 
@@ -177,7 +173,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const shard = ownerOf(manifest, token.tenantId);
     if (shard === null) return null;
 
-    const rid = requestId !== null && REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    const rid = requestIdOf(requestId);
     headers.push(
       'x-request-id', rid,
       'x-forwarded-for', deps.trustForwardedFor && forwardedFor !== null ? `${forwardedFor}, ${clientAddress}` : clientAddress,

@@ -4,7 +4,6 @@ import type { IncomingMessage } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type pino from 'pino';
@@ -13,6 +12,7 @@ import { shardById, type Manifest, type ManifestShard } from '../manifest/manife
 import type { ManifestView } from '../manifest/manifest-poller.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import type { RouterObserver } from '../core/forward-to-owner.ts';
+import { requestIdOf } from '../core/request-id.ts';
 import { tenantFromHead } from '../core/request-tenant.ts';
 
 export interface WsPassthroughDeps {
@@ -58,7 +58,7 @@ type Retries = { hops: number; holdUntil: number | null; pollMs: number };
 
 export function handleUpgrade(deps: WsPassthroughDeps, req: IncomingMessage, client: Duplex, head: Buffer): void {
   const incomingId = req.headers['x-request-id'];
-  const requestId = typeof incomingId === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(incomingId) ? incomingId : randomUUID();
+  const requestId = requestIdOf(typeof incomingId === 'string' ? incomingId : null);
   client.on('error', () => client.destroy());
   const first = firstOwner(deps, req);
   if (first instanceof AppError) {

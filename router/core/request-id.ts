@@ -1,0 +1,9 @@
+// The request id every router path uses: the client's own when it is sane, else a fresh UUID.
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdOf(incoming: string | null | undefined): string {
+  return incoming !== null && incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
+/** Request headers that describe one connection, not the request: never forwarded (RFC 9110 §7.6.1). */
+export const HOP_BY_HOP_REQUEST: readonly string[] = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'host'];
