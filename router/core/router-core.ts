@@ -80,6 +80,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   type Args = [RequestContext, string];
   const router = IttyRouter<IRequest, Args, Response>();
 
+  // Every path the router answers itself is also listed in ROUTER_PATHS (router/node/fast-forward.ts).
   router.get('/healthz', (_req, _ctx, rid) => jsonResponse({ status: 'ok' }, rid));
   router.get('/readyz', (_req, _ctx, rid) => {
     const m = opts.manifest.current();
