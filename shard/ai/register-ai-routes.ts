@@ -14,6 +14,8 @@ import { handleResponses } from './openai-api/responses-route.ts';
 export function registerAiRoutes(app: FastifyInstance, svc: ShardServices): AiService {
   const ai = new AiService({ providers: svc.config.providers, models: svc.config.models, rateCard: svc.config.rateCard }, { now: () => svc.now().getTime() });
   const unregister = registerAiService(tenantsRoot(svc.dataDir), ai);
+  // Stays registered after the app closes: the shutdown deactivation still saves request windows.
+  svc.lifecycle.addHook(ai.lifecycleHook());
   app.addHook('onClose', async () => {
     unregister();
     await ai.close();

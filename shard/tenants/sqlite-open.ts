@@ -9,13 +9,25 @@ export interface OpenOptions {
   migrations: readonly Migration[];
 }
 
+/** Page cache per connection, in KiB (SQLite's default is 2,000): a shard keeps many tenants resident. */
+export const TENANT_DB_CACHE_KIB = 256;
+/** The -wal file is cut back to this after a checkpoint instead of keeping its largest size. */
+export const TENANT_DB_WAL_LIMIT_BYTES = 1024 * 1024;
+
+/** The pragmas every tenant connection gets: WAL, the given durability, a small cache, no kept WAL growth. */
+export function applyTenantPragmas(db: Database.Database, synchronous: 'FULL' | 'NORMAL'): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma(`cache_size = -${TENANT_DB_CACHE_KIB}`);
+  db.pragma(`journal_size_limit = ${TENANT_DB_WAL_LIMIT_BYTES}`);
+}
+
 export function openTenantDb(path: string, opts: OpenOptions): Database.Database {
   const db = new Database(path);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${opts.synchronous}`);
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    applyTenantPragmas(db, opts.synchronous);
     migrate(db, opts.migrations);
   } catch (err) {
     db.close();
