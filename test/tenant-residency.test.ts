@@ -13,7 +13,8 @@ import { sha256Hex } from '../shard/auth/token-hash.ts';
 import { parseShardConfig, type ShardConfigInput } from '../shard/config/shard-config.ts';
 import { createLogger } from '../shard/observability/logger.ts';
 import type { DatabaseEvent } from '../shard/tenants/tenant-databases.ts';
-import type { TenantLifecycleHook } from '../shard/tenants/tenant-lifecycle.ts';
+import { defineFeature, type ShardFeature } from '../shard/app/shard-feature.ts';
+import { defaultFeatures } from '../shard/app/features.ts';
 import { TestClock } from './ai/ai-fixture.ts';
 import { tempDir } from './helpers/shard-fixture.ts';
 
@@ -29,7 +30,7 @@ interface Fixture {
 
 async function start(
   t: TestContext,
-  opts: { config?: Partial<ShardConfigInput>; hooks?: TenantLifecycleHook[]; onDatabaseEvent?: (e: DatabaseEvent) => void; clock?: TestClock; dataDir?: string; adminKey?: string } = {},
+  opts: { config?: Partial<ShardConfigInput>; features?: ShardFeature[]; onDatabaseEvent?: (e: DatabaseEvent) => void; clock?: TestClock; dataDir?: string; adminKey?: string } = {},
 ): Promise<Fixture> {
   const dataDir = opts.dataDir ?? tempDir(t);
   const adminKey = opts.adminKey ?? mintAdminKey();
@@ -38,7 +39,8 @@ async function start(
   const shard = await startShard(config, {
     log,
     ...(opts.clock === undefined ? {} : { now: opts.clock.now }),
-    ...(opts.hooks === undefined ? {} : { lifecycleHooks: opts.hooks }),
+    // a test's feature: one line added to the list, like any other
+    ...(opts.features === undefined ? {} : { features: [...defaultFeatures, ...opts.features] }),
     ...(opts.onDatabaseEvent === undefined ? {} : { onDatabaseEvent: opts.onDatabaseEvent }),
   });
   t.after(() => shard.close());
@@ -147,7 +149,7 @@ void test('memory search answers the same after the tenant was evicted', async (
   }
   const before = await f.rpc(token, 'memory.search', { query: 'which port does staging use' });
   assert.ok(((before.result?.results as unknown[]) ?? []).length > 0);
-  await f.shard.services.lifecycle.deactivate('acme', 'pressure');
+  await f.shard.services.lifecycle.deactivate('acme', 'evicted');
   assert.equal(f.shard.services.databases.isOpen('acme'), false);
   const after = await f.rpc(token, 'memory.search', { query: 'which port does staging use' });
   assert.deepEqual(after.result, before.result);
@@ -157,8 +159,8 @@ void test('a freeze waits for every hook to stop: stop → checkpoint → close 
   const order: string[] = [];
   const release = deferred();
   const entered = deferred();
-  const hooks: TenantLifecycleHook[] = [
-    {
+  const features = [
+    defineFeature({
       name: 'slow-connector',
       async onInactive(tenant, reason) {
         if (tenant.id !== 'acme') return;
@@ -166,13 +168,18 @@ void test('a freeze waits for every hook to stop: stop → checkpoint → close 
         await release.promise;
         order.push(`stop:${reason}`);
       },
-    },
-    { name: 'second', onInactive: (tenant) => void (tenant.id === 'acme' && order.push('stop:second')) },
+    }),
+    defineFeature({
+      name: 'second',
+      async onInactive(tenant) {
+        if (tenant.id === 'acme') order.push('stop:second');
+      },
+    }),
   ];
   const blobDir = tempDir(t);
   const f = await start(t, {
     config: { blob: `file://${blobDir}` },
-    hooks,
+    features,
     onDatabaseEvent: (e) => {
       if (e.tenantId === 'acme' && e.event !== 'open') order.push(`${e.event}:${e.db}`);
     },
@@ -192,14 +199,14 @@ void test('a freeze waits for every hook to stop: stop → checkpoint → close 
   const snap = await f.admin('/v1/tenants/acme/move/snapshot', {});
   assert.equal(snap.status, 200, await snap.clone().text());
   order.push('snapshot');
-  assert.deepEqual(order, ['stop:freeze', 'stop:second', 'checkpoint:state', 'close:state', 'checkpoint:memory', 'close:memory', 'freeze answered', 'snapshot']);
+  assert.deepEqual(order, ['stop:frozen', 'stop:second', 'checkpoint:state', 'close:state', 'checkpoint:memory', 'close:memory', 'freeze answered', 'snapshot']);
 });
 
 void test('requests racing evictions are served, never given a closed database', async (t) => {
   // A bound of one resident tenant: every request to one tenant evicts the other, while the
   // other's requests are arriving; a hook makes each eviction take several event-loop turns.
-  const hooks: TenantLifecycleHook[] = [{ name: 'slow-stop', onInactive: () => new Promise((r) => setImmediate(() => setImmediate(r))) }];
-  const f = await start(t, { config: { limits: { residentTenants: 1 } as ShardConfigInput['limits'] }, hooks });
+  const slowStop = defineFeature({ name: 'slow-stop', onInactive: () => new Promise<void>((r) => setImmediate(() => setImmediate(r))) });
+  const f = await start(t, { config: { limits: { residentTenants: 1 } as ShardConfigInput['limits'] }, features: [slowStop] });
   const a = await f.tenant('alpha');
   const b = await f.tenant('bravo');
   const statuses: number[] = [];
@@ -215,16 +222,22 @@ void test('requests racing evictions are served, never given a closed database',
   }
   assert.ok(statuses.every((s) => s === 200), JSON.stringify(statuses));
   const metrics = await (await f.admin('/metrics')).text();
-  const pressure = Number(/openclawmu_tenant_deactivations_total\{reason="pressure"\} (\d+)/.exec(metrics)?.[1]);
-  assert.ok(pressure >= 10, `evictions happened (${pressure})`);
+  const evicted = Number(/openclawmu_tenant_deactivations_total\{reason="evicted"\} (\d+)/.exec(metrics)?.[1]);
+  assert.ok(evicted >= 10, `evictions happened (${evicted})`);
 });
 
 void test('idle tenants are evicted on the injected clock; a pinned tenant stays resident', async (t) => {
   const clock = new TestClock(Date.UTC(2026, 10, 29, 12));
   const pinned = new Set<string>(['keeper']);
   const active: string[] = [];
-  const hooks: TenantLifecycleHook[] = [{ name: 'connector', pinsResidency: (tenant) => pinned.has(tenant.id), onActive: (tenant) => void active.push(tenant.id) }];
-  const f = await start(t, { clock, hooks, config: { limits: { idleSeconds: 60 } as ShardConfigInput['limits'] } });
+  const connector = defineFeature({
+    name: 'connector',
+    pinsResidency: (tenant) => pinned.has(tenant.id),
+    async onActive(tenant) {
+      active.push(tenant.id);
+    },
+  });
+  const f = await start(t, { clock, features: [connector], config: { limits: { idleSeconds: 60 } as ShardConfigInput['limits'] } });
   const lc = f.shard.services.lifecycle;
   for (const id of ['keeper', 'visitor']) assert.equal((await f.chat(await f.tenant(id))).status, 200);
   assert.deepEqual(active.sort(), ['keeper', 'visitor']);

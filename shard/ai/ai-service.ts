@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { createMemoryTools, type MemoryTools } from '../memory/memory-tools.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
-import type { TenantLifecycleHook } from '../tenants/tenant-lifecycle.ts';
+import type { InactiveReason } from '../tenants/tenant-lifecycle.ts';
 import type { AiConfig, RateCard } from './ai-config.ts';
 import { echoInputTokens, echoTokens } from './providers/echo-provider.ts';
 import { ECHO_MODEL, ModelRegistry, type ResolvedModel } from './providers/model-registry.ts';
@@ -85,24 +85,15 @@ export class AiService {
     return g;
   }
 
-  forgetTenant(tenantId: string): void {
-    this.gates.delete(tenantId);
-  }
-
   /**
    * The AI side of a tenant leaving residency: its request window goes to state.db (unless the
-   * tenant is being deleted) and its gate is dropped; the next gateOf rebuilds it from state.db.
+   * tenant is deleted or replaced) and its gate is dropped; the next gateOf rebuilds it from state.db.
    */
-  lifecycleHook(): TenantLifecycleHook {
-    return {
-      name: 'ai',
-      onInactive: (tenant, reason) => {
-        const gate = this.gates.get(tenant.id);
-        this.gates.delete(tenant.id);
-        if (gate === undefined || reason === 'delete' || !gate.db.open) return;
-        gate.saveRequestWindow();
-      },
-    };
+  tenantInactive(tenantId: string, reason: InactiveReason): void {
+    const gate = this.gates.get(tenantId);
+    this.gates.delete(tenantId);
+    if (gate === undefined || reason === 'deleted' || reason === 'replaced' || !gate.db.open) return;
+    gate.saveRequestWindow();
   }
 
   /** Reserves the worst case of a call and fixes max_tokens so the call cannot exceed it. */

@@ -1,7 +1,7 @@
 // Turns a tenant request into a TenantContext: ownership gate → token check → in-flight accounting.
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../router/errors/app-error.ts';
-import type { ShardServices } from '../app/shard-services.ts';
+import type { CoreServices } from '../app/shard-feature.ts';
 import { credentialOf } from '../auth/callers.ts';
 import { createTenantContext, type TenantContext } from '../tenants/tenant-context.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
@@ -13,7 +13,7 @@ declare module 'fastify' {
     tenantRelease?: () => void;
   }
   interface FastifyInstance {
-    shard: ShardServices;
+    shard: CoreServices;
   }
 }
 
@@ -23,7 +23,7 @@ declare module 'fastify' {
  * function of the in-flight count.
  */
 export function authenticateTenant(
-  svc: ShardServices,
+  svc: CoreServices,
   authorization: string | undefined,
   requestId: string,
 ): { ctx: TenantContext; release: () => void } {
@@ -59,7 +59,7 @@ export function authenticateTenant(
   }
 }
 
-export function tenantContext(svc: ShardServices, id: string, actor: AuditActor, requestId: string): TenantContext {
+export function tenantContext(svc: CoreServices, id: string, actor: AuditActor, requestId: string): TenantContext {
   return createTenantContext(
     { shardId: svc.config.id, tenantDefaults: svc.config.tenantDefaults as Record<string, unknown>, store: svc.store, lifecycle: svc.lifecycle, audit: svc.audit },
     id,

@@ -1,6 +1,6 @@
 // The shard's Prometheus metrics (one registry per app instance; no tenant-id labels).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DEACTIVATE_REASONS, type DeactivateReason } from '../tenants/tenant-lifecycle.ts';
+import { INACTIVE_REASONS } from '../tenants/tenant-lifecycle.ts';
 
 export interface ShardMetrics {
   readonly registry: Registry;
@@ -10,7 +10,7 @@ export interface ShardMetrics {
   readonly wsConnections: Gauge;
   /** Tenants made resident (databases opened, onActive hooks run). */
   readonly activations: Counter;
-  /** Tenants that left residency, by reason (a fixed set: idle, pressure, freeze, move, delete, shutdown). */
+  /** Tenants that left residency, by reason (a fixed set: idle, evicted, frozen, moved, deleted, replaced, shutdown). */
   readonly deactivations: Counter<'reason'>;
 }
 
@@ -78,11 +78,11 @@ export function createShardMetrics(opts: ShardGauges): ShardMetrics {
   const activations = new Counter({ name: 'openclawmu_tenant_activations_total', help: 'Tenants made resident', registers: [registry] });
   const deactivations = new Counter<'reason'>({
     name: 'openclawmu_tenant_deactivations_total',
-    help: 'Tenants that left residency, by reason (idle and pressure are evictions)',
+    help: 'Tenants that left residency, by reason (idle and evicted are evictions)',
     labelNames: ['reason'],
     registers: [registry],
   });
   // Every reason is present from the start, so rate() works before the first eviction.
-  for (const reason of DEACTIVATE_REASONS satisfies readonly DeactivateReason[]) deactivations.inc({ reason }, 0);
+  for (const reason of INACTIVE_REASONS) deactivations.inc({ reason }, 0);
   return { registry, httpDuration, authFailures, rpcCalls, wsConnections, activations, deactivations };
 }

@@ -9,7 +9,7 @@ const view = (id: string, lastUsedMs: number, extra: Partial<ResidentView> = {})
 void test('over the bound, the least recently used go first; idle ones go whatever the bound', () => {
   const limits = { residentTenants: 2, idleSeconds: 60 };
   const now = 100_000;
-  assert.deepEqual(pickEvictions([view('a', 99_000), view('b', 99_500), view('c', 99_900)], now, limits), [{ id: 'a', reason: 'pressure' }]);
+  assert.deepEqual(pickEvictions([view('a', 99_000), view('b', 99_500), view('c', 99_900)], now, limits), [{ id: 'a', reason: 'evicted' }]);
   assert.deepEqual(pickEvictions([view('old', 30_000), view('b', 99_500)], now, limits), [{ id: 'old', reason: 'idle' }]);
   assert.deepEqual(pickEvictions([view('a', 99_000), view('b', 99_500)], now, limits), []);
 });
@@ -17,7 +17,7 @@ void test('over the bound, the least recently used go first; idle ones go whatev
 void test('a tenant with a lease or a pin is never picked, even over the bound', () => {
   const limits = { residentTenants: 1, idleSeconds: 60 };
   const picked = pickEvictions([view('leased', 0, { leases: 1 }), view('pinned', 0, { pinned: true }), view('free', 99_000)], 100_000, limits);
-  assert.deepEqual(picked, [{ id: 'free', reason: 'pressure' }]);
+  assert.deepEqual(picked, [{ id: 'free', reason: 'evicted' }]);
 });
 
 void test('property: after the evictions, at most the bound remain unless the rest are leased or pinned', () => {

@@ -17,7 +17,8 @@ export interface ResidencyLimits {
   readonly idleSeconds: number;
 }
 
-export type EvictionReason = 'idle' | 'pressure';
+/** `evicted`: pushed out by the bound (LRU pressure). Both are InactiveReasons of the lifecycle. */
+export type EvictionReason = 'idle' | 'evicted';
 
 /**
  * `resident` is in least-recently-used order (oldest first). Returns the tenants to evict: every
@@ -34,7 +35,7 @@ export function pickEvictions(resident: readonly ResidentView[], nowMs: number, 
       out.push({ id: r.id, reason: 'idle' });
       over--;
     } else if (over > 0) {
-      out.push({ id: r.id, reason: 'pressure' });
+      out.push({ id: r.id, reason: 'evicted' });
       over--;
     }
   }

@@ -1,12 +1,14 @@
 // Opens a tenant SQLite database with the project's pragmas and applies forward-only migrations.
 import Database from 'better-sqlite3';
 import { AppError } from '../../router/errors/app-error.ts';
+import { applyFeatureMigrations, type MigrationSet } from './feature-migrations.ts';
 import type { Migration } from './state-migrations.ts';
 
 export interface OpenOptions {
   /** 'FULL' for anything acknowledged to a client (ledger, sessions); see docs/configuration.md. */
   synchronous: 'FULL' | 'NORMAL';
-  migrations: readonly Migration[];
+  /** Each feature's migrations for this database, applied in order (versioned per feature). */
+  migrations: readonly MigrationSet[];
 }
 
 /** Page cache per connection, in KiB (SQLite's default is 2,000): a shard keeps many tenants resident. */
@@ -38,17 +40,18 @@ export function openTenantDb(path: string, opts: OpenOptions): Database.Database
   const db = new Database(path);
   try {
     applyTenantPragmas(db, opts.synchronous);
-    migrate(db, opts.migrations);
+    applyFeatureMigrations(db, opts.migrations);
   } catch (err) {
     db.close();
+    if (err instanceof AppError) throw err;
     throw new AppError('SHARD_STATE_CORRUPT', { message: `cannot open ${path.split('/').slice(-2).join('/')}`, cause: err });
   }
   return db;
 }
 
 /**
- * Applies every migration newer than `PRAGMA user_version`, all in one transaction: all of them or
- * none, and one fsync for a new database instead of one per migration.
+ * Applies every migration newer than `PRAGMA user_version` (memory.db's own schema), all in one
+ * transaction: all of them or none, and one fsync for a new database instead of one per migration.
  */
 export function migrate(db: Database.Database, migrations: readonly Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;

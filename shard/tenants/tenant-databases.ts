@@ -2,8 +2,8 @@
 // leaves residency (TenantLifecycle.deactivate) or the shard stops.
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { applyFeatureMigrations, type MigrationSet } from './feature-migrations.ts';
 import { openTenantDb } from './sqlite-open.ts';
-import { STATE_MIGRATIONS } from './state-migrations.ts';
 
 export type MemoryDbOpener = (path: string) => Database.Database;
 
@@ -20,17 +20,27 @@ interface Handles {
 export class TenantDatabases {
   private readonly handles = new Map<string, Handles>();
   private readonly openMemory: MemoryDbOpener;
+  private readonly stateMigrations: readonly MigrationSet[];
+  private readonly memoryMigrations: readonly MigrationSet[];
   private readonly onEvent: ((e: DatabaseEvent) => void) | undefined;
 
-  constructor(opts: { openMemoryDb: MemoryDbOpener; onEvent?: (e: DatabaseEvent) => void }) {
+  /** The migration sets come from the feature list (shard/app/features.ts), in its order. */
+  constructor(opts: {
+    openMemoryDb: MemoryDbOpener;
+    stateMigrations: readonly MigrationSet[];
+    memoryMigrations?: readonly MigrationSet[];
+    onEvent?: (e: DatabaseEvent) => void;
+  }) {
     this.openMemory = opts.openMemoryDb;
+    this.stateMigrations = opts.stateMigrations;
+    this.memoryMigrations = opts.memoryMigrations ?? [];
     this.onEvent = opts.onEvent;
   }
 
   state(tenantId: string, dir: string): Database.Database {
     const h = this.slot(tenantId);
     if (h.state === undefined) {
-      h.state = openTenantDb(join(dir, 'state.db'), { synchronous: 'FULL', migrations: STATE_MIGRATIONS });
+      h.state = openTenantDb(join(dir, 'state.db'), { synchronous: 'FULL', migrations: this.stateMigrations });
       this.onEvent?.({ tenantId, db: 'state', event: 'open' });
     }
     return h.state;
@@ -39,7 +49,15 @@ export class TenantDatabases {
   memory(tenantId: string, dir: string): Database.Database {
     const h = this.slot(tenantId);
     if (h.memory === undefined) {
-      h.memory = this.openMemory(join(dir, 'memory.db'));
+      // memory.db's own schema is the memory feature's (memory-db.ts); other features' tables follow
+      const db = this.openMemory(join(dir, 'memory.db'));
+      try {
+        if (this.memoryMigrations.length > 0) applyFeatureMigrations(db, this.memoryMigrations);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+      h.memory = db;
       this.onEvent?.({ tenantId, db: 'memory', event: 'open' });
     }
     return h.memory;

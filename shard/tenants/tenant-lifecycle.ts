@@ -2,22 +2,15 @@
 // open, features' onActive run) and leave residency through one path, deactivate(reason), which
 // awaits every feature's onInactive before the databases are checkpointed and closed.
 import type Database from 'better-sqlite3';
-import type { TenantContext } from './tenant-context.ts';
+import type { InactiveReason, LifecycleHooks, LifecycleTenant } from '../app/shard-feature.ts';
 import type { TenantDatabases } from './tenant-databases.ts';
 import { pickEvictions, type ResidencyLimits } from './residency-policy.ts';
 
-export const DEACTIVATE_REASONS = ['idle', 'pressure', 'freeze', 'move', 'delete', 'shutdown'] as const;
-export type DeactivateReason = (typeof DEACTIVATE_REASONS)[number];
+export type { InactiveReason, LifecycleHooks, LifecycleTenant } from '../app/shard-feature.ts';
 
-/** What a feature does when one of its tenants becomes resident or stops being resident. */
-export interface TenantLifecycleHook {
-  readonly name: string;
-  onActive?(tenant: TenantContext): Promise<void> | void;
-  /** Awaited before the tenant's databases close (and, for a freeze, before its snapshot). */
-  onInactive?(tenant: TenantContext, reason: DeactivateReason): Promise<void> | void;
-  /** True keeps the tenant resident: idle and pressure eviction pass it by. */
-  pinsResidency?(tenant: TenantContext): boolean;
-}
+/** Every reason, for metrics (a fixed, bounded label set). `idle` and `evicted` are evictions. */
+const REASONS: Record<InactiveReason, true> = { idle: true, evicted: true, frozen: true, moved: true, deleted: true, replaced: true, shutdown: true };
+export const INACTIVE_REASONS = Object.keys(REASONS) as InactiveReason[];
 
 /** Held while a tenant's databases are in use; an eviction waits until every lease is released. */
 export interface TenantLease {
@@ -28,14 +21,12 @@ export interface TenantLease {
 export interface TenantLifecycleDeps {
   readonly databases: TenantDatabases;
   readonly dirOf: (tenantId: string) => string;
-  /** The context hooks get (a system caller). */
-  readonly contextOf: (tenantId: string) => TenantContext;
   readonly limits: ResidencyLimits;
   readonly nowMs: () => number;
-  readonly hooks?: readonly TenantLifecycleHook[];
+  readonly hooks?: readonly LifecycleHooks[];
   readonly onHookError?: (err: unknown, info: { tenantId: string; hook: string; phase: 'active' | 'inactive' }) => void;
   readonly onActivated?: (tenantId: string) => void;
-  readonly onDeactivated?: (tenantId: string, reason: DeactivateReason) => void;
+  readonly onDeactivated?: (tenantId: string, reason: InactiveReason) => void;
 }
 
 interface Resident {
@@ -51,7 +42,7 @@ interface Resident {
 
 export class TenantLifecycle {
   private readonly deps: TenantLifecycleDeps;
-  private readonly hooks: TenantLifecycleHook[];
+  private readonly hooks: LifecycleHooks[];
   /** Resident tenants, least recently used first (a Map keeps insertion order; touch re-inserts). */
   private readonly resident = new Map<string, Resident>();
   private evicting = false;
@@ -63,7 +54,7 @@ export class TenantLifecycle {
   }
 
   /** Registers a feature's hooks (in order: onInactive runs in registration order). */
-  addHook(hook: TenantLifecycleHook): () => void {
+  addHook(hook: LifecycleHooks): () => void {
     this.hooks.push(hook);
     return () => {
       const i = this.hooks.indexOf(hook);
@@ -121,11 +112,11 @@ export class TenantLifecycle {
 
   /**
    * Ends the tenant's residency: awaits every hook's onInactive (in order), then checkpoints and
-   * closes its databases. Idle and pressure evictions first wait for leases to end (they only pick
-   * tenants without one); freeze, move, delete and shutdown do not (the ownership gate has already
-   * drained or refused requests). Concurrent calls share one deactivation.
+   * closes its databases. Evictions (`idle`, `evicted`) first wait for leases to end (they only pick
+   * tenants without one); `frozen`, `moved`, `deleted`, `replaced` and `shutdown` do not (the
+   * ownership gate has already drained or refused requests). Concurrent calls share one deactivation.
    */
-  deactivate(tenantId: string, reason: DeactivateReason): Promise<void> {
+  deactivate(tenantId: string, reason: InactiveReason): Promise<void> {
     const r = this.resident.get(tenantId);
     if (r === undefined) {
       // Not resident: nothing runs, but a database opened by other means still closes.
@@ -136,12 +127,12 @@ export class TenantLifecycle {
     r.deactivation = (async () => {
       try {
         await r.activation;
-        if (reason === 'idle' || reason === 'pressure') await this.leasesEnded(r);
-        const ctx = this.deps.contextOf(tenantId);
+        if (reason === 'idle' || reason === 'evicted') await this.leasesEnded(r);
+        const tenant = this.tenantOf(tenantId);
         for (const hook of [...this.hooks]) {
           if (hook.onInactive === undefined) continue;
           try {
-            await hook.onInactive(ctx, reason);
+            await hook.onInactive(tenant, reason);
           } catch (err) {
             this.deps.onHookError?.(err, { tenantId, hook: hook.name, phase: 'inactive' });
           }
@@ -159,7 +150,7 @@ export class TenantLifecycle {
   }
 
   /** Deactivates every resident tenant (shutdown). */
-  async deactivateAll(reason: DeactivateReason): Promise<void> {
+  async deactivateAll(reason: InactiveReason): Promise<void> {
     for (const id of [...this.resident.keys()]) await this.deactivate(id, reason);
     this.deps.databases.closeAll();
   }
@@ -202,8 +193,8 @@ export class TenantLifecycle {
   private isPinned(tenantId: string): boolean {
     const pinning = this.hooks.filter((h) => h.pinsResidency !== undefined);
     if (pinning.length === 0) return false;
-    const ctx = this.deps.contextOf(tenantId);
-    return pinning.some((h) => h.pinsResidency?.(ctx) === true);
+    const tenant = this.tenantOf(tenantId);
+    return pinning.some((h) => h.pinsResidency?.(tenant) === true);
   }
 
   /** Waits out a deactivation in progress, then returns the (possibly new) resident entry, activated. */
@@ -233,15 +224,19 @@ export class TenantLifecycle {
 
   private async runActiveHooks(tenantId: string): Promise<void> {
     if (!this.hooks.some((h) => h.onActive !== undefined)) return;
-    const ctx = this.deps.contextOf(tenantId);
+    const tenant = this.tenantOf(tenantId);
     for (const hook of [...this.hooks]) {
       if (hook.onActive === undefined) continue;
       try {
-        await hook.onActive(ctx);
+        await hook.onActive(tenant);
       } catch (err) {
         this.deps.onHookError?.(err, { tenantId, hook: hook.name, phase: 'active' });
       }
     }
+  }
+
+  private tenantOf(tenantId: string): LifecycleTenant {
+    return { id: tenantId, dir: this.deps.dirOf(tenantId) };
   }
 
   private touch(r: Resident): void {

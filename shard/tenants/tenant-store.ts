@@ -14,7 +14,7 @@ import { writeFileAtomic } from './atomic-write.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { checkTenantToken, type TenantAuth } from './tenant-auth.ts';
 import { placeNewTenantDir, prepareDataDir, readTenantRecords, setAside } from './tenant-directory.ts';
-import type { DeactivateReason } from './tenant-lifecycle.ts';
+import type { InactiveReason } from './tenant-lifecycle.ts';
 import { TenantOverlays } from './tenant-overlays.ts';
 import { tenantDir, tenantsRoot } from './tenant-paths.ts';
 import { type Quota, type QuotaPatch, type TenantRecord, TenantRecordSchema } from './tenant-record.ts';
@@ -32,7 +32,7 @@ export interface TenantStoreDeps {
   audit: AuditLog;
   ownership: Ownership;
   /** Ends a tenant's residency (hooks stopped, databases closed) before its directory goes away. */
-  residency: { deactivate(tenantId: string, reason: DeactivateReason): Promise<void> };
+  residency: { deactivate(tenantId: string, reason: InactiveReason): Promise<void> };
   now?: () => Date;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
   /** Called when a tenant stops being served here (frozen, moved, deleted): end its live connections. */
@@ -224,7 +224,7 @@ export class TenantStore {
     return this.withLock(id, async () => {
       this.require(id);
       this.deps.onTenantGone?.(id, 'tenant deleted');
-      await this.deps.residency.deactivate(id, 'delete');
+      await this.deps.residency.deactivate(id, 'deleted');
       const trash = await setAside(this.dirOf(id), join(this.deps.dataDir, 'trash'), id);
       this.records.delete(id);
       this.overlays.forget(id);
@@ -272,7 +272,7 @@ export class TenantStore {
       this.deps.ownership.set(id, { kind: 'moved', owner, epoch });
       this.deps.onTenantGone?.(id, 'tenant moved');
       if (rec !== undefined) {
-        await this.deps.residency.deactivate(id, 'move');
+        await this.deps.residency.deactivate(id, 'moved');
         await setAside(this.dirOf(id), join(this.deps.dataDir, 'retired'), `${id}.${rec.epoch}`);
         this.records.delete(id);
         this.overlays.forget(id);
