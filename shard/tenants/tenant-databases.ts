@@ -63,6 +63,11 @@ export class TenantDatabases {
     return h.memory;
   }
 
+  /** The tenant's memory.db if it is open now (never opens it: for hooks that stop work on it). */
+  openMemoryOf(tenantId: string): Database.Database | undefined {
+    return this.handles.get(tenantId)?.memory;
+  }
+
   isOpen(tenantId: string): boolean {
     return this.handles.has(tenantId);
   }
