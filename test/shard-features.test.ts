@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type Database from 'better-sqlite3';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import { aiFeature } from '../shard/ai/ai-feature.ts';
 import { defaultFeatures } from '../shard/app/features.ts';
 import { defineFeature, type InactiveReason } from '../shard/app/shard-feature.ts';
 import { adminOf, adminRoutes } from '../shard/http/admin-scope.ts';
@@ -112,4 +113,43 @@ void test('a feature config part is validated at start-up, and an unknown featur
     return true;
   });
   await assert.rejects(startTestShard(t, { config: { features: { 'no-such': {} } } }), { code: 'CONFIG_INVALID' });
+});
+
+void test('a feature runs agent turns through the AI feature’s RunService: admitted, recorded, replayed by key', async (t) => {
+  const events: string[] = [];
+  const turnFeature = defineFeature({
+    name: 'test-turns',
+    services: (_core, deps) => ({ runs: deps.servicesOf(aiFeature).runs, close: () => undefined }),
+    rpcMethods: ({ runs }) => [
+      defineMethod({
+        name: 'testTurns.fire',
+        summary: 'Runs one echo turn in session "cron-1" under an idempotency key (what a cron job would do).',
+        params: z.object({ key: z.string().max(40) }).strict(),
+        handler: async (ctx, p) => {
+          const now = new Date().toISOString();
+          const agent = { name: '', model: 'echo', systemPrompt: '', tools: [], memory: false, maxToolSteps: 0, createdAt: now, updatedAt: now };
+          const r = await runs.startTurn({
+            tenant: ctx.tenant,
+            session: 'cron-1',
+            input: { kind: 'agent', agent: () => agent, messages: [{ role: 'user', content: 'tick' }], fingerprint: 'tick' },
+            idempotencyKey: p.key,
+            signal: ctx.signal,
+            onEvent: (e) => events.push(e.type),
+          });
+          return { status: r.status, runId: r.runId };
+        },
+      }),
+    ],
+  });
+  const shard = await startTestShard(t, { features: [...defaultFeatures, turnFeature] });
+  const a = await createTenant(shard, 'ta');
+  const first = (await rpcCall(shard, a.token, 'testTurns.fire', { key: 'k1' })).result as { status: string; runId: string };
+  assert.equal(first.status, 'final');
+  assert.deepEqual([...new Set(events)], ['started', 'chunk', 'final']);
+  const again = (await rpcCall(shard, a.token, 'testTurns.fire', { key: 'k1' })).result as { status: string; runId: string };
+  assert.deepEqual(again, { status: 'replayed', runId: first.runId });
+  const history = (await rpcCall(shard, a.token, 'chat.history', { sessionId: 'cron-1' })).result as { messages: { role: string }[] };
+  assert.deepEqual(history.messages.map((m) => m.role), ['user', 'assistant'], 'the replay ran nothing');
+  const usage = (await rpcCall(shard, a.token, 'tenants.usage', {})).result as { day: { requests: number } };
+  assert.equal(usage.day.requests, 1, 'one ledger row');
 });
