@@ -30,8 +30,8 @@ export const aiFeature = defineFeature({
     adminRoutes(app, core, (scope) => registerBillingRoutes(scope, core, ai));
   },
   rpcMethods: ({ ai, runs }) => [...agentMethods, ...chatMethods(ai, runs), ...usageMethods(ai)],
-  async onInactive(tenant, _reason, { ai }) {
-    // its quota gate is rebuilt from the ledger when the tenant is active again
-    ai.forgetTenant(tenant.id);
+  async onInactive(tenant, reason, { ai }) {
+    // its request window is saved to state.db; the gate is rebuilt from there and the ledger
+    ai.tenantInactive(tenant.id, reason);
   },
 });
