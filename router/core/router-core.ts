@@ -25,6 +25,12 @@ export interface RouterCoreOptions {
   readonly authThrottle?: AuthThrottleOptions;
   /** Append to an incoming x-forwarded-for instead of replacing it (only behind a trusted proxy). */
   readonly trustForwardedFor?: boolean;
+  /**
+   * The forwarder's fetch performs WebSocket upgrades itself (a Workers runtime): a request with
+   * `Upgrade: websocket` keeps that header and goes through the same owner/421/503-frozen path as
+   * any other. The Node adapter pipes upgrades itself (router/node/ws-passthrough.ts) and leaves this off.
+   */
+  readonly upgradesByFetch?: boolean;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -152,6 +158,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
     const headers = new Headers(req.headers);
     const connectionListed = (req.headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
     for (const h of [...HOP_BY_HOP_REQUEST, ...connectionListed]) headers.delete(h);
+    if (opts.upgradesByFetch === true && (req.headers.get('upgrade') ?? '').toLowerCase() === 'websocket') headers.set('upgrade', 'websocket');
     headers.set('x-request-id', rid);
     if (ctx.clientAddress !== undefined) {
       const prior = req.headers.get('x-forwarded-for');
