@@ -102,6 +102,10 @@ const table = {
   MOVE_FAILED: { status: 500, rpc: RPC.internal, message: 'A tenant move failed and was rolled back.' },
   FLEET_SHARD_EXISTS: { status: 409, rpc: RPC.conflict, message: 'A shard with this id is already in the manifest.' },
   FLEET_SHARD_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No shard with this id in the manifest.' },
+  FLEET_EXISTS: { status: 409, rpc: RPC.conflict, message: 'A fleet manifest already exists in this blob store.' },
+  FLEET_SHARD_REACHABLE: { status: 409, rpc: RPC.conflict, message: 'The shard still answers: it is not lost (drain it with remove-shard instead).' },
+  FLEET_SHARD_URL_TAKEN: { status: 409, rpc: RPC.conflict, message: 'Another shard in the manifest already has this URL.' },
+  TENANT_THAW_REFUSED: { status: 409, rpc: RPC.conflict, message: 'The tenant is frozen for a move that is still in flight or committed elsewhere; settle it with rebalance.' },
 
   // quotas
   QUOTA_REQUESTS_MINUTE: { status: 429, rpc: RPC.quota, message: 'Requests-per-minute limit reached.' },
