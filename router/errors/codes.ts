@@ -68,6 +68,7 @@ const table = {
   // router
   ROUTER_NO_TENANT: { status: 401, rpc: RPC.unauthorized, message: 'The request names no tenant and is not a fleet-wide route.' },
   ROUTER_NO_OWNER: { status: 503, rpc: RPC.unavailable, message: 'No shard is available for this tenant.' },
+  ROUTER_SHARD_UNREACHABLE: { status: 503, rpc: RPC.unavailable, message: 'The shard that owns this tenant is unreachable (it fails its health checks); retry later.' },
   ROUTER_UPSTREAM_DOWN: { status: 502, rpc: RPC.upstream, message: 'The owning shard did not answer.' },
   ROUTER_UPSTREAM_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The owning shard did not answer in time.' },
   ROUTER_TOO_MANY_HOPS: { status: 508, rpc: RPC.upstream, message: 'Shards kept redirecting; gave up after the hop limit.' },
