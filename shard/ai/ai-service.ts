@@ -41,8 +41,6 @@ export function estimateInputTokens(resolved: ResolvedModel, messages: ChatMessa
 export class AiService {
   readonly registry: ModelRegistry;
   readonly lanes = new SessionLanes();
-  /** Running chat.send runs by `<tenant>\0<runId>`, so a replayed idempotency key can wait for its run. */
-  readonly runs = new Map<string, Promise<unknown>>();
   private rateCard: RateCard;
   private readonly now: () => number;
   private readonly gates = new Map<string, QuotaGate>();

@@ -19,7 +19,7 @@ export function memoryFeature(deps: MemoryDeps = {}): ShardFeature<MemoryService
     services(core, d): MemoryServices {
       const ai = d.optionalServicesOf(aiFeature);
       if (deps.modelEmbed !== undefined || ai === undefined) return { deps, databases: core.databases, close: () => undefined };
-      const modelEmbed: MemoryDeps['modelEmbed'] = async (t, model, input, signal) => (await ai.embed(t, model, input, undefined, t.requestId, signal)).vectors;
+      const modelEmbed: MemoryDeps['modelEmbed'] = async (t, model, input, signal) => (await ai.ai.embed(t, model, input, undefined, t.requestId, signal)).vectors;
       return { deps: { ...deps, modelEmbed }, databases: core.databases, close: () => undefined };
     },
     rpcMethods: (s) => createMemoryMethods(s.deps),
