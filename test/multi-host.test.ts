@@ -192,9 +192,16 @@ void test('multi-host: fleet init, add-shard, tenants, chats, backup to s3://, a
   };
   const f: Fleet = { dir, adminKey, env, procs: new Map(), logs: new Map() };
   // Cleanup even when anything below throws: processes first, then the namespaces, then the files.
+  const teardown = (): void => {
+    for (const child of f.procs.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    destroyNetwork();
+  };
+  // Even if the runner is interrupted (t.after would not run): synchronous, so it works in 'exit'.
+  process.once('exit', teardown);
   t.after(async () => {
     for (const name of [...f.procs.keys()]) await stop(f, name, 'SIGKILL');
-    destroyNetwork();
+    teardown();
+    process.off('exit', teardown);
     rmSync(dir, { recursive: true, force: true });
   });
   buildNetwork();
