@@ -1,6 +1,7 @@
 // The router package's public entry: what shard and ops may import (DESIGN §1 dependency rule).
 export * from './errors/codes.ts';
 export * from './errors/app-error.ts';
+export * from './errors/zod-error.ts';
 export * from './identity/tenant-id.ts';
 export { REQUEST_ID_PATTERN, requestIdOf } from './core/request-id.ts';
 export type * from './blob/blob-store.ts';

@@ -1,7 +1,8 @@
 // Adding and removing shards: manifest edits that move no tenant until its own move commits.
 import { AppError } from '../../router/errors/app-error.ts';
 import type { BlobStore } from '../../router/blob/blob-store.ts';
-import { SHARD_ID_PATTERN, type Manifest } from '../../router/manifest/manifest-schema.ts';
+import { SHARD_ID_PATTERN } from '../../router/identity/tenant-id.ts';
+import type { Manifest } from '../../router/manifest/manifest-schema.ts';
 import { manifestStore } from '../../router/manifest/manifest-store.ts';
 import { initPlacement, placeableShards } from '../../router/placement/rendezvous.ts';
 import { pinHoldings, planMoves, type Holdings } from './rebalance-plan.ts';

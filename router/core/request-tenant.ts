@@ -1,5 +1,5 @@
 // Which tenant a request is for, read from the request itself (never a lookup), in the DESIGN order.
-import { bearerOf, isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
+import { TENANT_ID_SHAPE, bearerOf, isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
 
 export type TenantSource = 'token' | 'hook-path' | 'tenant-path' | 'create-body' | 'ws-protocol';
 
@@ -83,7 +83,7 @@ export function isTenantRestore(method: string, pathname: string): boolean {
   return method === 'POST' && (pathname === '/v1/tenants/restore' || pathname === '/v1/tenants/restore/');
 }
 
-const SNAPSHOT_KEY_TENANT = /^tenants\/([a-z0-9][a-z0-9_-]{0,31})\/snapshots\//;
+const SNAPSHOT_KEY_TENANT = new RegExp(`^tenants/(${TENANT_ID_SHAPE})/snapshots/`);
 
 /** The target tenant of a restore body: `as` when given, else the id in `from` (tenants/<id>/snapshots/…). */
 export function tenantFromRestoreBody(body: Uint8Array): ResolvedTenant | null {

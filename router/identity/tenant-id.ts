@@ -1,10 +1,18 @@
 // Tenant ids and tokens: the formats of DESIGN §2, parsed with one anchored regex each (never split('_')).
 import { AppError } from '../errors/app-error.ts';
 
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-export const TENANT_ID_RULE = '^[a-z0-9][a-z0-9_-]{0,31}$';
-const TOKEN_PATTERN = /^tk_([a-z0-9][a-z0-9_-]{0,31})_([0-9a-f]{32})$/;
+/** The shape of a tenant id (DESIGN §2); every pattern that embeds a tenant id is built from it. */
+export const TENANT_ID_SHAPE = '[a-z0-9][a-z0-9_-]{0,31}';
+export const TENANT_ID_RULE = `^${TENANT_ID_SHAPE}$`;
+export const TENANT_ID_PATTERN = new RegExp(TENANT_ID_RULE);
+/** Shard ids have the tenant id's shape (they appear in the same headers and keys). */
+export const SHARD_ID_RULE = TENANT_ID_RULE;
+export const SHARD_ID_PATTERN = new RegExp(SHARD_ID_RULE);
+const TOKEN_PATTERN = new RegExp(`^tk_(${TENANT_ID_SHAPE})_([0-9a-f]{32})$`);
 const ADMIN_KEY_PATTERN = /^ak_[0-9a-f]{32}$/;
+/** How configs hold admin keys: their SHA-256, hex. */
+export const ADMIN_KEY_HASH_PATTERN = /^[0-9a-f]{64}$/;
+export const ADMIN_KEY_HASH_RULE = 'an admin key hash is 64 lowercase hex (sha256 of ak_...)';
 
 export function isTenantId(value: unknown): value is string {
   return typeof value === 'string' && TENANT_ID_PATTERN.test(value);

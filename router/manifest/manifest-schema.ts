@@ -1,13 +1,12 @@
 // The fleet manifest (DESIGN §4): its zod schema and parser; pure, so routers on any runtime share it.
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
-import { TENANT_ID_PATTERN } from '../identity/tenant-id.ts';
-
-export const SHARD_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+import { parseWith } from '../errors/zod-error.ts';
+import { SHARD_ID_PATTERN, SHARD_ID_RULE, TENANT_ID_PATTERN } from '../identity/tenant-id.ts';
 
 export const ManifestShardSchema = z
   .object({
-    id: z.string().regex(SHARD_ID_PATTERN, 'shard ids match ^[a-z0-9][a-z0-9_-]{0,31}$'),
+    id: z.string().regex(SHARD_ID_PATTERN, `shard ids match ${SHARD_ID_RULE}`),
     url: z
       .string()
       .url()
@@ -53,16 +52,7 @@ export type ManifestInput = z.input<typeof ManifestSchema>;
 
 /** Validates an already-decoded manifest; throws MANIFEST_INVALID naming the first failing field. */
 export function parseManifest(input: unknown, source = 'manifest'): Manifest {
-  const res = ManifestSchema.safeParse(input);
-  if (!res.success) {
-    const issues = res.error.issues.map((i) => ({ field: i.path.join('.') || '(root)', problem: i.message }));
-    const first = issues[0];
-    throw new AppError('MANIFEST_INVALID', {
-      message: `${source}: ${first ? `${first.field}: ${first.problem}` : 'invalid'}`,
-      details: { source, issues: issues.slice(0, 20) },
-    });
-  }
-  return deepFreeze(res.data);
+  return deepFreeze(parseWith(ManifestSchema, input, { code: 'MANIFEST_INVALID', prefix: source, list: 'first', details: { source } }));
 }
 
 /** Decodes JSON text and validates it. */

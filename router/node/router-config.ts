@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
-import { isAdminKeyShape } from '../identity/tenant-id.ts';
+import { parseWith } from '../errors/zod-error.ts';
+import { ADMIN_KEY_HASH_PATTERN, ADMIN_KEY_HASH_RULE, isAdminKeyShape } from '../identity/tenant-id.ts';
 
 export const RouterConfigSchema = z
   .object({
@@ -13,7 +14,7 @@ export const RouterConfigSchema = z
     /** Where the fleet manifest lives: a .json path, http(s)://, file:///dir or s3://bucket/prefix. */
     manifest: z.string().min(1),
     pollIntervalMs: z.number().int().min(100).default(2000),
-    adminKeyHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'an admin key hash is 64 lowercase hex (sha256 of ak_...)')).default([]),
+    adminKeyHashes: z.array(z.string().regex(ADMIN_KEY_HASH_PATTERN, ADMIN_KEY_HASH_RULE)).default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Append to x-forwarded-for from the client (only behind a trusted load balancer). */
     trustForwardedFor: z.boolean().default(false),
@@ -67,13 +68,7 @@ export interface RouterFlags {
 }
 
 export function parseRouterConfig(input: unknown, source = 'config'): RouterConfig {
-  const res = RouterConfigSchema.safeParse(input);
-  if (!res.success) {
-    const issues = res.error.issues.map((i) => ({ field: i.path.join('.') || '(root)', problem: i.message }));
-    const first = issues[0];
-    throw new AppError('CONFIG_INVALID', { message: `${source}: ${first ? `${first.field}: ${first.problem}` : 'invalid'}`, details: { source, issues } });
-  }
-  return Object.freeze(res.data);
+  return Object.freeze(parseWith(RouterConfigSchema, input, { code: 'CONFIG_INVALID', prefix: source, list: 'first', details: { source } }));
 }
 
 export function loadRouterConfig(flags: RouterFlags): RouterConfig {

@@ -3,16 +3,17 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../../router/errors/app-error.ts';
-import { isAdminKeyShape } from '../../router/identity/tenant-id.ts';
+import { appErrorFromZod } from '../../router/errors/zod-error.ts';
+import { ADMIN_KEY_HASH_PATTERN, ADMIN_KEY_HASH_RULE, SHARD_ID_PATTERN, SHARD_ID_RULE, isAdminKeyShape } from '../../router/identity/tenant-id.ts';
 import { sha256Hex } from '../auth/token-hash.ts';
 import { TenantOverlaySchema } from './tenant-config.ts';
 import { ModelsSchema, ProvidersSchema, RateCardSchema } from '../ai/ai-config.ts';
 
-const adminKeyHash = z.string().regex(/^[0-9a-f]{64}$/, 'an admin key hash is 64 lowercase hex (sha256 of ak_...)');
+const adminKeyHash = z.string().regex(ADMIN_KEY_HASH_PATTERN, ADMIN_KEY_HASH_RULE);
 
 export const ShardConfigSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'shard ids match ^[a-z0-9][a-z0-9_-]{0,31}$').default('s1'),
+    id: z.string().regex(SHARD_ID_PATTERN, `shard ids match ${SHARD_ID_RULE}`).default('s1'),
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(18800),
     dataDir: z.string().default('.openclawmu/shard'),
@@ -66,14 +67,9 @@ export const ShardConfigSchema = z
 export type ShardConfig = Readonly<z.infer<typeof ShardConfigSchema>>;
 export type ShardConfigInput = z.input<typeof ShardConfigSchema>;
 
-/** Turns a zod error into the project's error with the failing field named. */
+/** A config that failed its schema: CONFIG_INVALID naming the first failing field. */
 export function configError(err: z.ZodError, source: string): AppError {
-  const issues = err.issues.map((i) => ({ field: i.path.join('.') || '(root)', problem: i.message }));
-  const first = issues[0];
-  return new AppError('CONFIG_INVALID', {
-    message: `${source}: ${first ? `${first.field}: ${first.problem}` : 'invalid'}`,
-    details: { source, issues },
-  });
+  return appErrorFromZod(err, { code: 'CONFIG_INVALID', prefix: source, list: 'first', details: { source } });
 }
 
 export interface ShardFlags {

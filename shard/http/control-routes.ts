@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../router/errors/app-error.ts';
-import { TENANT_ID_RULE, isTenantId } from '../../router/identity/tenant-id.ts';
+import { parseWith } from '../../router/errors/zod-error.ts';
+import { SHARD_ID_PATTERN, TENANT_ID_RULE, assertTenantId, isTenantId } from '../../router/identity/tenant-id.ts';
 import type { CoreServices } from '../app/shard-feature.ts';
 import { adminOf } from './admin-scope.ts';
 import { QuotaPatchSchema, QuotaSchema, viewOf } from '../tenants/tenant-record.ts';
@@ -14,22 +15,17 @@ const PatchBody = z
   .object({ displayName: z.string().min(1).max(200).optional(), disabled: z.boolean().optional(), quota: QuotaPatchSchema.optional() })
   .strict();
 const RotateBody = z.object({ graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() }).strict();
-const MovedBody = z.object({ owner: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/), epoch: z.number().int().positive() }).strict();
+const MovedBody = z.object({ owner: z.string().regex(SHARD_ID_PATTERN), epoch: z.number().int().positive() }).strict();
 const ListQuery = z.object({ cursor: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() });
 
+/** A request body or query checked by its schema (VALIDATION_FAILED listing every failing field). */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const res = schema.safeParse(body ?? {});
-  if (!res.success) {
-    const issues = res.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message }));
-    throw new AppError('VALIDATION_FAILED', { message: `Invalid request: ${issues.map((i) => `${i.field}: ${i.problem}`).join('; ')}`, details: { issues } });
-  }
-  return res.data;
+  return parseWith(schema, body ?? {}, { code: 'VALIDATION_FAILED', prefix: 'Invalid request', root: '(body)' });
 }
 
-function idParam(req: FastifyRequest): string {
-  const id = (req.params as { id?: string }).id ?? '';
-  if (!isTenantId(id)) throw new AppError('SHARD_TENANT_ID_INVALID', { details: { rule: TENANT_ID_RULE } });
-  return id;
+/** The `:id` of a tenant route (SHARD_TENANT_ID_INVALID unless it has a tenant id's shape). */
+export function idParam(req: FastifyRequest): string {
+  return assertTenantId((req.params as { id?: string }).id);
 }
 
 /** Admin routes on one tenant also pass the ownership gate (a moved tenant answers 421). */

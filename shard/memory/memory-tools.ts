@@ -1,6 +1,7 @@
 // memory_search / memory_save as agent tools (OpenAI function-tool shape) and their executors.
 import { z } from 'zod';
 import { AppError, isAppError } from '../../router/errors/app-error.ts';
+import { parseWith } from '../../router/errors/zod-error.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
 import { createMemoryEnv, tenantMemory, type MemoryDeps } from './tenant-memory.ts';
 
@@ -46,6 +47,7 @@ export const MEMORY_TOOL_DEFINITIONS: readonly FunctionTool[] = Object.freeze([
 
 const SearchArgs = z.object({ query: z.string().min(1).max(4000), limit: z.number().int().min(1).max(20).optional() }).strict();
 const SaveArgs = z.object({ text: z.string(), title: z.string().optional() }).strict();
+const TOOL_ARGS = { code: 'VALIDATION_FAILED', prefix: 'Invalid tool arguments', root: '(arguments)' } as const;
 
 export interface MemoryToolContext {
   readonly tenant: TenantContext;
@@ -73,15 +75,13 @@ export function createMemoryTools(deps: MemoryDeps = {}): MemoryTools {
       throw new AppError('BAD_REQUEST', { message: 'tool arguments are not JSON' });
     }
     if (name === 'memory_search') {
-      const p = SearchArgs.safeParse(json);
-      if (!p.success) throw new AppError('VALIDATION_FAILED', { details: { issues: p.error.issues.map((i) => i.path.join('.')) } });
-      const out = await tenantMemory(ctx.tenant, env).search({ query: p.data.query, limit: p.data.limit ?? 5 }, ctx.signal);
+      const p = parseWith(SearchArgs, json, TOOL_ARGS);
+      const out = await tenantMemory(ctx.tenant, env).search({ query: p.query, limit: p.limit ?? 5 }, ctx.signal);
       return { results: out.results.map((r) => ({ id: r.id, title: r.title, text: r.text, score: Number(r.score.toFixed(4)) })) };
     }
     if (name === 'memory_save') {
-      const p = SaveArgs.safeParse(json);
-      if (!p.success) throw new AppError('VALIDATION_FAILED', { details: { issues: p.error.issues.map((i) => i.path.join('.')) } });
-      const r = await tenantMemory(ctx.tenant, env).add({ text: p.data.text, source: 'agent', ...(p.data.title === undefined ? {} : { title: p.data.title }) }, ctx.signal);
+      const p = parseWith(SaveArgs, json, TOOL_ARGS);
+      const r = await tenantMemory(ctx.tenant, env).add({ text: p.text, source: 'agent', ...(p.title === undefined ? {} : { title: p.title }) }, ctx.signal);
       return { id: r.id, saved: true };
     }
     throw new AppError('NOT_FOUND', { message: `no memory tool ${name}` });

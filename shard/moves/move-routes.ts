@@ -3,10 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../router/errors/app-error.ts';
-import { TENANT_ID_PATTERN } from '../../router/identity/tenant-id.ts';
 import type { CoreServices } from '../app/shard-feature.ts';
 import { adminOf } from '../http/admin-scope.ts';
-import { parseBody } from '../http/control-routes.ts';
+import { idParam, parseBody } from '../http/control-routes.ts';
 import type { BackupHost } from '../snapshot/backup-host.ts';
 import { commitStaged } from '../snapshot/commit-staged.ts';
 import { parseSnapshotKey } from '../snapshot/snapshot-keys.ts';
@@ -16,12 +15,6 @@ import { join } from 'node:path';
 
 const ImportBody = z.object({ from: z.string().min(1).max(512), epoch: z.number().int().positive() }).strict();
 const DiscardQuery = z.object({ epoch: z.coerce.number().int().positive() });
-
-function tenantIdOf(params: unknown): string {
-  const id = (params as { id?: string }).id ?? '';
-  if (!TENANT_ID_PATTERN.test(id)) throw new AppError('SHARD_TENANT_ID_INVALID');
-  return id;
-}
 
 /** Move routes; registered inside the admin scope. The snapshots go to the backups feature's blob store. */
 export function registerMoveRoutes(app: FastifyInstance, svc: CoreServices, backups: BackupHost): void {
@@ -39,7 +32,7 @@ export function registerMoveRoutes(app: FastifyInstance, svc: CoreServices, back
   /** Snapshot of a frozen tenant for a move: its databases are closed, so the copy is final. */
   app.post('/v1/tenants/:id/move/snapshot', async (req) => {
     const actor = adminOf(req);
-    const id = tenantIdOf(req.params);
+    const id = idParam(req);
     const st = svc.ownership.get(id);
     if (st?.kind === 'moved') svc.ownership.refuseIfNotOwned(st);
     const rec = svc.store.require(id);
@@ -96,7 +89,7 @@ export function registerMoveRoutes(app: FastifyInstance, svc: CoreServices, back
   /** Discards an import that never committed (rollback of a move); refuses anything else. */
   app.delete('/v1/tenants/:id/import', async (req) => {
     const actor = adminOf(req);
-    const id = tenantIdOf(req.params);
+    const id = idParam(req);
     const q = parseBody(DiscardQuery, req.query);
     const rec = svc.store.get(id);
     if (rec === undefined) return { id, discarded: false };

@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 dispatch over one frame: batches, notifications, the spec's error codes, and the
 // project's error table for application errors. Transport-free: /rpc and /ws both call it.
-import { AppError, toAppError } from '../../router/errors/app-error.ts';
+import { type AppError, toAppError } from '../../router/errors/app-error.ts';
+import { parseWith } from '../../router/errors/zod-error.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
 import type { RpcContext, RpcMethod } from './rpc-method.ts';
 
@@ -87,15 +88,9 @@ async function dispatchOne(req: unknown, opts: DispatchOptions): Promise<RpcResp
     return isNotification ? null : rpcError(id, 'RPC_METHOD_NOT_FOUND', { method: String(req['method']).slice(0, 100) });
   }
   try {
-    const checked = method.params.safeParse(params ?? {});
-    if (!checked.success) {
-      throw new AppError('VALIDATION_FAILED', {
-        message: `Invalid params for ${method.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ')}`,
-        details: { issues: checked.error.issues.map((i) => ({ field: i.path.join('.'), problem: i.message })) },
-      });
-    }
+    const checked = parseWith(method.params, params ?? {}, { code: 'VALIDATION_FAILED', prefix: `Invalid params for ${method.name}`, root: '(params)' });
     const ctx = opts.context();
-    const result = await method.handler(ctx, checked.data);
+    const result = await method.handler(ctx, checked);
     opts.onCall?.(method.name, 'ok');
     return isNotification ? null : { jsonrpc: '2.0', id, result: result === undefined ? null : result };
   } catch (err) {

@@ -2,9 +2,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
-import { AppError, TENANT_ID_RULE, isTenantId, toAppError } from '../../router/index.ts';
+import { toAppError } from '../../router/index.ts';
 import { adminOf } from '../http/admin-scope.ts';
-import { parseBody } from '../http/control-routes.ts';
+import { idParam, parseBody } from '../http/control-routes.ts';
 import type { TenantSockets } from '../http/tenant-sockets.ts';
 import type { BackupHost } from './backup-host.ts';
 
@@ -15,12 +15,6 @@ const RestoreBody = z
     force: z.boolean().optional(),
   })
   .strict();
-
-function idParam(req: FastifyRequest): string {
-  const id = (req.params as { id?: string }).id ?? '';
-  if (!isTenantId(id)) throw new AppError('SHARD_TENANT_ID_INVALID', { details: { rule: TENANT_ID_RULE } });
-  return id;
-}
 
 interface Progress {
   readonly phase: string;

@@ -1,11 +1,9 @@
 // Control plane (admin key): GET /v1/tenants/:id/usage and GET /v1/tenants/:id/billing (JSON or CSV).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError } from '../../../router/errors/app-error.ts';
-import { isTenantId, TENANT_ID_RULE } from '../../../router/identity/tenant-id.ts';
 import type { CoreServices } from '../../app/shard-feature.ts';
 import { adminOf } from '../../http/admin-scope.ts';
-import { parseBody } from '../../http/control-routes.ts';
+import { idParam, parseBody } from '../../http/control-routes.ts';
 import { tenantContext } from '../../http/tenant-request.ts';
 import type { TenantContext } from '../../tenants/tenant-context.ts';
 import type { AiService } from '../ai-service.ts';
@@ -19,8 +17,7 @@ const PAGE = 5000;
 /** Runs `fn` on an owned tenant's context, counted in flight (a moved or frozen tenant is refused). */
 function withTenant<T>(svc: CoreServices, req: FastifyRequest, fn: (t: TenantContext) => T): T {
   const actor = adminOf(req);
-  const id = (req.params as { id?: string }).id ?? '';
-  if (!isTenantId(id)) throw new AppError('SHARD_TENANT_ID_INVALID', { details: { rule: TENANT_ID_RULE } });
+  const id = idParam(req);
   const release = svc.ownership.enter(id);
   try {
     svc.store.require(id);

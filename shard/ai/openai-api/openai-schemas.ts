@@ -1,6 +1,6 @@
 // zod schemas of the OpenAI-compatible request bodies (chat completions, responses, embeddings).
 import { z } from 'zod';
-import { AppError } from '../../../router/errors/app-error.ts';
+import { parseWith } from '../../../router/errors/zod-error.ts';
 
 const ToolCallSchema = z.object({
   id: z.string().max(200),
@@ -68,14 +68,5 @@ export const EmbeddingsBodySchema = z.looseObject({
 });
 
 export function parseOpenAiBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const res = schema.safeParse(body ?? {});
-  if (!res.success) {
-    const first = res.error.issues[0];
-    const field = first === undefined ? '(body)' : first.path.join('.') || '(body)';
-    throw new AppError('VALIDATION_FAILED', {
-      message: `Invalid request: ${field}: ${first?.message ?? 'invalid'}`,
-      details: { field, issues: res.error.issues.slice(0, 10).map((i) => ({ field: i.path.join('.'), problem: i.message })) },
-    });
-  }
-  return res.data;
+  return parseWith(schema, body ?? {}, { code: 'VALIDATION_FAILED', prefix: 'Invalid request', root: '(body)', list: 'first' });
 }

@@ -1,6 +1,7 @@
 // config.*: a tenant's config overlay: read merged, write validated, admin-only keys refused.
 import { z } from 'zod';
 import { AppError } from '../../../router/errors/app-error.ts';
+import { parseWith } from '../../../router/errors/zod-error.ts';
 import { defineMethod, type RpcMethod } from '../rpc-method.ts';
 import {
   ADMIN_ONLY_KEYS,
@@ -17,12 +18,7 @@ import type { TenantContext } from '../../tenants/tenant-context.ts';
 function validated(next: unknown): Record<string, unknown> {
   const key = adminKeyIn(next);
   if (key !== undefined) throw new AppError('CONFIG_ADMIN_KEY', { details: { key, adminOnlyKeys: ADMIN_ONLY_KEYS } });
-  const res = TenantOverlaySchema.safeParse(next);
-  if (!res.success) {
-    const issues = res.error.issues.map((i) => ({ field: i.path.join('.') || '(root)', problem: i.message }));
-    throw new AppError('CONFIG_INVALID', { message: `Invalid config: ${issues.map((i) => `${i.field}: ${i.problem}`).join('; ')}`, details: { issues } });
-  }
-  return res.data as Record<string, unknown>;
+  return parseWith(TenantOverlaySchema, next, { code: 'CONFIG_INVALID', prefix: 'Invalid config' }) as Record<string, unknown>;
 }
 
 async function write(store: TenantStore, ctx: TenantContext, change: (cur: Record<string, unknown>) => Record<string, unknown>, what: Record<string, unknown>): Promise<Record<string, unknown>> {
