@@ -12,7 +12,7 @@ import { sendOpenAiError } from './openai-api/openai-error.ts';
 import { handleResponses } from './openai-api/responses-route.ts';
 
 export function registerAiRoutes(app: FastifyInstance, svc: ShardServices): AiService {
-  const ai = new AiService({ providers: svc.config.providers, models: svc.config.models, rateCard: svc.config.rateCard }, { now: () => svc.now().getTime() });
+  const ai = new AiService({ providers: svc.config.providers, models: svc.config.models, rateCard: svc.config.rateCard }, { now: () => svc.now().getTime(), onModelCall: (o) => svc.metrics.modelCall(o) });
   const unregister = registerAiService(tenantsRoot(svc.dataDir), ai);
   app.addHook('onClose', async () => {
     unregister();
