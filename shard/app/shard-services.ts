@@ -1,32 +1,35 @@
-// The shard's long-lived services, wired from a validated config (composition root; no business rules).
+// The shard's long-lived services, wired from a validated config and the feature list (composition
+// root; no business rules): the core first, then each feature's services in list order.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type pino from 'pino';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { ShardConfig } from '../config/shard-config.ts';
-import { createShardMetrics, type ShardMetrics } from '../observability/metrics.ts';
+import { createShardMetrics } from '../observability/metrics.ts';
 import { Ownership } from '../ownership/ownership.ts';
 import type { RpcMethod } from '../rpc/rpc-method.ts';
-import { defaultRpcMethods } from '../rpc/methods/index.ts';
 import { openMemoryDb } from '../memory/memory-db.ts';
-import { TenantDatabases, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
+import type { MigrationSet } from '../tenants/feature-migrations.ts';
+import { CORE_STATE_MIGRATIONS } from '../tenants/state-migrations.ts';
+import { TenantDatabases, type DatabaseEvent, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
+import { TenantLifecycle } from '../tenants/tenant-lifecycle.ts';
 import { TenantStore } from '../tenants/tenant-store.ts';
 import { TenantSockets } from '../http/tenant-sockets.ts';
+import { defaultFeatures } from './features.ts';
+import { buildFeatures, featureConfigs } from './feature-loop.ts';
+import { lifecycleHooksOf, type BuiltFeature, type CoreServices, type LifecycleHooks, type ShardFeature } from './shard-feature.ts';
 
-export interface ShardServices {
-  readonly config: ShardConfig;
-  readonly dataDir: string;
-  readonly log: pino.Logger;
-  readonly audit: AuditLog;
-  readonly ownership: Ownership;
-  readonly databases: TenantDatabases;
-  readonly store: TenantStore;
-  readonly metrics: ShardMetrics;
+export interface ShardServices extends CoreServices {
+  /** Every feature with its services, in feature order (buildApp registers their routes from this). */
+  readonly features: readonly BuiltFeature[];
+  /** Every JSON-RPC method of every feature, by name. */
   readonly rpcMethods: ReadonlyMap<string, RpcMethod>;
-  /** Open WebSockets per tenant (closed when the tenant is frozen, moved or deleted). */
-  readonly sockets: TenantSockets;
-  readonly now: () => Date;
-  /** Closes databases and the audit log (after the HTTP server has drained). */
+  /** The features' lifecycle hooks (DESIGN §11), in feature order. */
+  readonly featureHooks: readonly LifecycleHooks[];
+  /**
+   * Deactivates every resident tenant (features' onInactive, then its databases), closes the
+   * features' services (last first), then the audit log (after the HTTP server has drained).
+   */
   close(): Promise<void>;
 }
 
@@ -34,10 +37,25 @@ export interface ServiceOptions {
   log: pino.Logger;
   now?: () => Date;
   openMemoryDb?: MemoryDbOpener;
-  rpcMethods?: readonly RpcMethod[];
+  /** The features this shard runs (default: shard/app/features.ts). */
+  features?: readonly ShardFeature[];
+  /** Observes database open/checkpoint/close (tests check the order of a freeze with it). */
+  onDatabaseEvent?: (e: DatabaseEvent) => void;
+}
+
+/** state.db / memory.db migrations of the core and of every feature, in feature order. */
+function migrationSets(features: readonly ShardFeature[], db: 'state' | 'memory'): MigrationSet[] {
+  const sets: MigrationSet[] = db === 'state' ? [{ feature: 'shard', migrations: CORE_STATE_MIGRATIONS }] : [];
+  for (const f of features) {
+    const m = f.migrations?.[db];
+    if (m !== undefined && m.length > 0) sets.push({ feature: f.name, migrations: m });
+  }
+  return sets;
 }
 
 export function createShardServices(config: ShardConfig, opts: ServiceOptions): ShardServices {
+  const features = opts.features ?? defaultFeatures;
+  const configs = featureConfigs(features, config.features);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const now = opts.now ?? (() => new Date());
@@ -49,35 +67,73 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
   const ownership = new Ownership({ frozenRetryAfterSeconds: config.limits.frozenRetryAfterSeconds });
   const databases = new TenantDatabases({
     openMemoryDb: opts.openMemoryDb ?? openMemoryDb,
+    stateMigrations: migrationSets(features, 'state'),
+    memoryMigrations: migrationSets(features, 'memory'),
+    ...(opts.onDatabaseEvent === undefined ? {} : { onEvent: opts.onDatabaseEvent }),
   });
   const sockets = new TenantSockets();
-  const store = new TenantStore({
+  // The store and the lifecycle refer to each other (dirOf, deactivate), hence the explicit types.
+  const lifecycle: TenantLifecycle = new TenantLifecycle({
+    databases,
+    dirOf: (id: string): string => store.dirOf(id),
+    limits: config.limits,
+    nowMs: () => now().getTime(),
+    onHookError: (err, info) => opts.log.error({ err, tenantId: info.tenantId, feature: info.hook, phase: info.phase }, 'a feature lifecycle hook failed'),
+    onActivated: () => metrics.activations.inc(),
+    onDeactivated: (_id, reason) => metrics.deactivations.inc({ reason }),
+  });
+  const store: TenantStore = new TenantStore({
     dataDir,
     shardId: config.id,
     audit,
     ownership,
-    databases,
+    residency: lifecycle,
     now,
     onWarning: (msg, extra) => opts.log.warn(extra, msg),
+    // Live connections end at once; the features stop in the lifecycle's deactivation.
     onTenantGone: (id, reason) => sockets.close(id, reason),
+    onTenantOwned: (id, cause) => opts.log.debug({ tenantId: id, cause }, 'tenant owned'),
   });
   store.load();
-  const metrics = createShardMetrics({ tenantsOwned: () => store.count(), inflight: () => ownership.totalInflight() });
+  const metrics = createShardMetrics({
+    tenantsOwned: () => store.count(),
+    inflight: () => ownership.totalInflight(),
+    tenantsResident: () => lifecycle.residentCount(),
+    databasesOpen: () => databases.openCount(),
+  });
+  const core: CoreServices = { config, dataDir, log: opts.log, audit, ownership, databases, lifecycle, store, metrics, sockets, now };
+  let built: BuiltFeature[];
+  try {
+    built = buildFeatures(features, core, configs);
+  } catch (err) {
+    databases.closeAll();
+    void audit.close();
+    throw err;
+  }
+  const hooks = lifecycleHooksOf(built);
+  for (const h of hooks) lifecycle.addHook(h);
   const methods = new Map<string, RpcMethod>();
-  for (const m of opts.rpcMethods ?? defaultRpcMethods(() => store)) methods.set(m.name, m);
+  for (const { feature, services } of built) {
+    for (const m of feature.rpcMethods?.(services) ?? []) {
+      if (methods.has(m.name)) throw new Error(`RPC method ${m.name} is registered twice (feature ${feature.name})`);
+      methods.set(m.name, m);
+    }
+  }
   return {
-    config,
-    dataDir,
-    log: opts.log,
-    audit,
-    ownership,
-    databases,
-    store,
-    metrics,
+    ...core,
+    features: built,
     rpcMethods: methods,
-    sockets,
-    now,
+    featureHooks: hooks,
     async close() {
+      // Features stop for each tenant while their services are still up, then the services close.
+      await lifecycle.deactivateAll('shutdown');
+      for (const { feature, services } of [...built].reverse()) {
+        try {
+          await services.close();
+        } catch (err) {
+          opts.log.error({ err, feature: feature.name }, 'a feature failed to close');
+        }
+      }
       databases.closeAll();
       await audit.close();
     },

@@ -5,6 +5,7 @@ import type { ModelCallObservation } from '../ai/ai-service.ts';
 
 /** Model labels come from the configured model list; cap them anyway (an operator may list many). */
 const MAX_MODEL_LABELS = 64;
+import { INACTIVE_REASONS } from '../tenants/tenant-lifecycle.ts';
 
 export interface ShardMetrics {
   readonly registry: Registry;
@@ -14,9 +15,20 @@ export interface ShardMetrics {
   readonly wsConnections: Gauge;
   /** Per-model tokens, latency and provider errors (labels: model, kind, status, code; all bounded). */
   modelCall(o: ModelCallObservation): void;
+  /** Tenants made resident (databases opened, onActive hooks run). */
+  readonly activations: Counter;
+  /** Tenants that left residency, by reason (a fixed set: idle, evicted, frozen, moved, deleted, replaced, shutdown). */
+  readonly deactivations: Counter<'reason'>;
 }
 
-export function createShardMetrics(opts: { tenantsOwned: () => number; inflight: () => number }): ShardMetrics {
+export interface ShardGauges {
+  tenantsOwned: () => number;
+  inflight: () => number;
+  tenantsResident: () => number;
+  databasesOpen: () => number;
+}
+
+export function createShardMetrics(opts: ShardGauges): ShardMetrics {
   const registry = new Registry();
   // process_* and nodejs_* (CPU, memory, event-loop lag, GC, handles); timers unref'd by prom-client.
   collectProcessMetrics(registry);
@@ -56,6 +68,31 @@ export function createShardMetrics(opts: { tenantsOwned: () => number; inflight:
       this.set(opts.inflight());
     },
   });
+  new Gauge({
+    name: 'openclawmu_tenants_resident',
+    help: 'Tenants resident now (databases open, features active); bounded by limits.residentTenants unless pinned or in use',
+    registers: [registry],
+    collect() {
+      this.set(opts.tenantsResident());
+    },
+  });
+  new Gauge({
+    name: 'openclawmu_tenant_databases_open',
+    help: 'Open tenant SQLite connections (each holds 3 descriptors: the file, -wal, -shm)',
+    registers: [registry],
+    collect() {
+      this.set(opts.databasesOpen());
+    },
+  });
+  const activations = new Counter({ name: 'openclawmu_tenant_activations_total', help: 'Tenants made resident', registers: [registry] });
+  const deactivations = new Counter<'reason'>({
+    name: 'openclawmu_tenant_deactivations_total',
+    help: 'Tenants that left residency, by reason (idle and evicted are evictions)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Every reason is present from the start, so rate() works before the first eviction.
+  for (const reason of INACTIVE_REASONS) deactivations.inc({ reason }, 0);
   const modelTokens = new Counter({
     name: 'openclawmu_model_tokens_total',
     help: 'Tokens billed per model and kind (input, output, cache_read, cache_write, reasoning)',
@@ -89,5 +126,5 @@ export function createShardMetrics(opts: { tenantsOwned: () => number; inflight:
     for (const [kind, n] of Object.entries(kinds)) if (n > 0) modelTokens.inc({ model, kind }, n);
     if (o.errorCode !== undefined) providerErrors.inc({ model, code: o.errorCode });
   };
-  return { registry, httpDuration, authFailures, rpcCalls, wsConnections, modelCall };
+  return { registry, httpDuration, authFailures, rpcCalls, wsConnections, activations, deactivations, modelCall };
 }
