@@ -32,6 +32,7 @@ export const FAMILIES: Record<string, Family> = {
     load: [
       async () => (await import('./commands/fleet-status.ts')).registerFleetCommands,
       async () => (await import('./commands/fleet-moves.ts')).registerFleetMoveCommands,
+      async () => (await import('./commands/fleet-setup.ts')).registerFleetSetupCommands,
     ],
   },
   router: {
@@ -47,6 +48,7 @@ export const FAMILIES: Record<string, Family> = {
     load: [
       async () => (await import('./commands/tenants.ts')).registerTenantsCommands,
       async () => (await import('./commands/backup.ts')).registerTenantsSnapshotCommands,
+      async () => (await import('./commands/fleet-setup.ts')).registerTenantsThawCommand,
     ],
   },
 };
