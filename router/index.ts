@@ -17,3 +17,4 @@ export * from './manifest/manifest-store.ts';
 export * from './manifest/open-manifest-source.ts';
 export { startRouter, type RunningRouter } from './node/start-router.ts';
 export { loadRouterConfig, parseRouterConfig, type RouterConfig } from './node/router-config.ts';
+export { collectProcessMetrics } from './node/process-metrics.ts';

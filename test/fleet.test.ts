@@ -2,7 +2,7 @@
 // Placement, token routing, a router with an old manifest (421 after a real move), one shard down, SSE.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -49,6 +49,11 @@ void test('a dev fleet behind one router: placement, tokens, stale-manifest rout
     await fleet.stop();
   });
   const admin = { authorization: `Bearer ${fleet.adminKey}`, 'content-type': 'application/json' };
+  // The admin key reaches every child through its environment, never its command line (`ps`).
+  for (const c of fleet.children) {
+    const cmdline = readFileSync(`/proc/${c.pid}/cmdline`, 'utf8');
+    assert.ok(!cmdline.includes(fleet.adminKey), `${c.name}'s command line carries the admin key`);
+  }
   const v1: Manifest = fleet.manifest;
   assert.deepEqual(v1.shards.map((s) => s.id), ['s1', 's2', 's3']);
 

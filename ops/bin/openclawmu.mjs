@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-// The `openclawmu` command: loads the TypeScript CLI through tsx (no build step).
-
-// Durable writes (fsync) run on libuv's thread pool; the default 4 threads make tenants queue behind
-// each other's fsyncs. It must be set before the pool is first used, hence the dynamic imports.
+// The development entry: runs the TypeScript sources through tsx (no build step). Tests, `npm run
+// openclawmu` and the dev fleet started from a checkout use it; the package's bin is the compiled
+// dist/ops/bin/openclawmu.js (docs/decisions.md, "Compiled JS in production").
 process.env.UV_THREADPOOL_SIZE ??= '16';
 const { register } = await import('tsx/esm/api');
 register();
-const { main } = await import('../cli.ts');
-await main(process.argv);
+await import('./openclawmu.ts');

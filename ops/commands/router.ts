@@ -1,8 +1,8 @@
 // `openclawmu router`: runs one stateless router in the foreground until SIGTERM/SIGINT.
 import type { Command } from 'commander';
-import { loadRouterConfig } from '../../router/node/router-config.ts';
-import { startRouter, type RunningRouter } from '../../router/node/start-router.ts';
+import type { RunningRouter } from '../../router/node/start-router.ts';
 import { exitWithError } from '../output.ts';
+import { ADMIN_KEY_ENV, collectAdminKeys } from '../admin-key-sources.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -13,20 +13,25 @@ export function registerRouterCommand(program: Command): void {
     .option('--port <port>', 'TCP port (0 = any free port; default 18789)', (v) => Number.parseInt(v, 10))
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--manifest <url>', 'the fleet manifest: file:///blob-dir, s3://bucket/prefix, http(s)://…, or a .json path')
-    .option('--admin-key <ak_...>', 'an admin key allowed on the fleet-wide routes (repeatable)', collect, [])
+    .option('--admin-key <ak_...>', 'an admin key allowed on the fleet-wide routes (repeatable; visible in ps: prefer the next two)', collect, [])
+    .option('--admin-key-file <file>', `a file of admin keys, one a line (repeatable); ${ADMIN_KEY_ENV} is read too`, collect, [])
     .option('--config <file.yaml>', 'YAML config for everything else (see docs/router.md)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .addHelpText('after', '\nOn start it prints one JSON line: {"event":"listening","component":"router","url":...}.\nSIGTERM/SIGINT: stop accepting, finish in-flight requests (bounded), exit 0.')
-    .action(async (opts: { port?: number; host?: string; manifest?: string; adminKey: string[]; config?: string; logLevel?: string }) => {
+    .action(async (opts: { port?: number; host?: string; manifest?: string; adminKey: string[]; adminKeyFile: string[]; config?: string; logLevel?: string }) => {
       let router: RunningRouter;
       try {
+        // Loaded here, not at the top: `openclawmu router --help` should not load the whole router.
+        const { loadRouterConfig } = await import('../../router/node/router-config.ts');
+        const { startRouter } = await import('../../router/node/start-router.ts');
+        const adminKey = collectAdminKeys({ flags: opts.adminKey, files: opts.adminKeyFile, env: process.env[ADMIN_KEY_ENV] }, (m) => process.stderr.write(`warning: ${m}\n`));
         const config = loadRouterConfig({
           ...(opts.port === undefined ? {} : { port: opts.port }),
           ...(opts.host === undefined ? {} : { host: opts.host }),
           ...(opts.manifest === undefined ? {} : { manifest: opts.manifest }),
           ...(opts.config === undefined ? {} : { config: opts.config }),
           ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
-          adminKey: opts.adminKey,
+          adminKey,
         });
         if (config.adminKeyHashes.length === 0) process.stderr.write('warning: no admin key configured; fleet-wide routes (/v1/tenants list, /v1/fleet) refuse every call\n');
         router = await startRouter(config);

@@ -1,9 +1,8 @@
 // `openclawmu shard`: runs one shard in the foreground until SIGTERM/SIGINT.
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import { loadShardConfig } from '../../shard/config/shard-config.ts';
-import { startShard } from '../../shard/app/start-shard.ts';
 import { exitWithError } from '../output.ts';
+import { ADMIN_KEY_ENV, collectAdminKeys } from '../admin-key-sources.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -17,14 +16,19 @@ export function registerShardCommand(program: Command): void {
     .option('--port <port>', 'TCP port (0 = any free port)', (v) => Number.parseInt(v, 10))
     .option('--host <host>', 'address to listen on')
     .option('--data <dir>', 'data directory (tenants/, audit.log, tombstones/)')
-    .option('--admin-key <ak_...>', 'an admin key allowed on the control plane (repeatable)', collect, [])
+    .option('--admin-key <ak_...>', 'an admin key allowed on the control plane (repeatable; visible in ps: prefer the next two)', collect, [])
+    .option('--admin-key-file <file>', `a file of admin keys, one a line (repeatable); ${ADMIN_KEY_ENV} is read too`, collect, [])
     .option('--config <file.yaml>', 'YAML config for everything else (see docs/configuration.md)')
     .option('--blob <url>', 'the fleet blob store (file:///dir or s3://bucket/prefix)')
     .addHelpText('after', '\non start it prints one JSON line: {"event":"listening","shardId":...,"url":...,"tenants":n,"startMs":ms}.\nSIGTERM/SIGINT: stop accepting, drain in-flight requests, close every database, exit 0.')
-    .action(async (opts: { id?: string; port?: number; host?: string; data?: string; adminKey: string[]; config?: string; blob?: string }) => {
+    .action(async (opts: { id?: string; port?: number; host?: string; data?: string; adminKey: string[]; adminKeyFile: string[]; config?: string; blob?: string }) => {
       let shard;
       let startMs = 0;
       try {
+        // Loaded here, not at the top: `openclawmu shard --help` should not load the whole shard.
+        const { loadShardConfig } = await import('../../shard/config/shard-config.ts');
+        const { startShard } = await import('../../shard/app/start-shard.ts');
+        const adminKey = collectAdminKeys({ flags: opts.adminKey, files: opts.adminKeyFile, env: process.env[ADMIN_KEY_ENV] }, (m) => process.stderr.write(`warning: ${m}\n`));
         const config = loadShardConfig({
           ...(opts.id === undefined ? {} : { id: opts.id }),
           ...(opts.port === undefined ? {} : { port: opts.port }),
@@ -32,10 +36,10 @@ export function registerShardCommand(program: Command): void {
           ...(opts.data === undefined ? {} : { data: opts.data }),
           ...(opts.config === undefined ? {} : { config: opts.config }),
           ...(opts.blob === undefined ? {} : { blob: opts.blob }),
-          adminKey: opts.adminKey,
+          adminKey,
         });
         if (config.adminKeyHashes.length === 0) {
-          process.stderr.write('warning: no admin key configured; the control plane refuses every call (use --admin-key)\n');
+          process.stderr.write(`warning: no admin key configured; the control plane refuses every call (use --admin-key-file or ${ADMIN_KEY_ENV})\n`);
         }
         const t0 = performance.now();
         shard = await startShard(config);

@@ -5,7 +5,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../router/errors/app-error.ts';
 
-const BIN = fileURLToPath(new URL('../bin/openclawmu.mjs', import.meta.url));
+// Children run the way this process runs: compiled (dist/ops/bin/openclawmu.js) or from the sources
+// through the development entry (ops/bin/openclawmu.mjs, tsx).
+const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../bin/openclawmu.mjs' : '../bin/openclawmu.js', import.meta.url));
 
 export interface FleetChild {
   readonly name: string;

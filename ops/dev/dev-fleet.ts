@@ -11,6 +11,7 @@ import { readDevState, type DevState } from '../client/control-client.ts';
 import { stringify as stringifyYaml } from 'yaml';
 import { providersFromEnv } from '../../shard/ai/providers/providers-from-env.ts';
 import { startChild, type FleetChild } from './child-process.ts';
+import { ADMIN_KEY_ENV } from '../admin-key-sources.ts';
 
 export interface DevFleetOptions {
   shards?: number;
@@ -72,6 +73,8 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
     await Promise.all(children.filter((c) => c.name !== 'router').map((c) => c.stop()));
   };
 
+  // The admin key reaches the children through their environment, never their command line (`ps`).
+  const childEnv: NodeJS.ProcessEnv = { ...opts.env, [ADMIN_KEY_ENV]: adminKey };
   try {
     const shardProcs = await Promise.all(
       Array.from({ length: shardCount }, (_, i) => {
@@ -80,9 +83,9 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
         mkdirSync(shardDir, { recursive: true, mode: 0o700 });
         return startChild(
           id,
-          ['shard', '--id', id, '--host', host, '--port', String(port === 0 ? 0 : port + i + 1), '--data', shardDir, '--admin-key', adminKey, '--blob', blobUrl, '--config', shardConfig],
+          ['shard', '--id', id, '--host', host, '--port', String(port === 0 ? 0 : port + i + 1), '--data', shardDir, '--blob', blobUrl, '--config', shardConfig],
           join(dataDir, 'logs', `${id}.log`),
-          opts.env,
+          childEnv,
         ).then((c) => (children.push(c), c));
       }),
     );
@@ -99,9 +102,9 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
     }
     const router = await startChild(
       'router',
-      ['router', '--host', host, '--port', String(port), '--manifest', blobUrl, '--admin-key', adminKey],
+      ['router', '--host', host, '--port', String(port), '--manifest', blobUrl],
       join(dataDir, 'logs', 'router.log'),
-      opts.env,
+      childEnv,
     );
     children.push(router);
     const state: DevState = { adminKey, routerUrl: router.url, shards: shardCount, port };

@@ -1,5 +1,6 @@
 // The router's Prometheus metrics (one registry per router): upstream latency/errors per shard, retries, holds, manifest.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from './process-metrics.ts';
 import type { ErrorCode } from '../errors/codes.ts';
 import type { RouterObserver } from '../core/forward-to-owner.ts';
 import type { ManifestStatus } from '../manifest/manifest-poller.ts';
@@ -15,8 +16,25 @@ export interface RouterMetrics {
   path(kind: 'fast' | 'core' | 'handed-over'): void;
 }
 
+/** A counter that follows a running total kept elsewhere (it only ever grows). */
+function countFrom(registry: Registry, name: string, help: string, total: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      if (now > seen) this.inc(now - seen);
+      seen = Math.max(seen, now);
+    },
+  });
+}
+
 export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: () => number = Date.now): RouterMetrics {
   const registry = new Registry();
+  // process_* and nodejs_* (CPU, memory, event-loop lag, GC, handles).
+  collectProcessMetrics(registry);
   const shardLabels = new Set<string>();
   // Shard ids come from the manifest, so they are bounded; cap them anyway.
   const shardLabel = (id: string): string => {
@@ -65,22 +83,9 @@ export function createRouterMetrics(manifestStatus: () => ManifestStatus, now: (
       this.set(at === null ? -1 : (now() - at) / 1000);
     },
   });
-  new Gauge({
-    name: 'openclawmu_router_manifest_invalid_total',
-    help: 'Manifest reads refused as invalid (the last good copy was kept).',
-    registers: [registry],
-    collect() {
-      this.set(manifestStatus().invalidTotal);
-    },
-  });
-  new Gauge({
-    name: 'openclawmu_router_manifest_unreachable_total',
-    help: 'Manifest reads that failed to reach the source (the last good copy was kept).',
-    registers: [registry],
-    collect() {
-      this.set(manifestStatus().unreachableTotal);
-    },
-  });
+  // The poller keeps running totals; these counters catch up with them at each scrape.
+  countFrom(registry, 'openclawmu_router_manifest_invalid_total', 'Manifest reads refused as invalid (the last good copy was kept).', () => manifestStatus().invalidTotal);
+  countFrom(registry, 'openclawmu_router_manifest_unreachable_total', 'Manifest reads that failed to reach the source (the last good copy was kept).', () => manifestStatus().unreachableTotal);
 
   // Label lookups hash their values on every call: keep the children (bounded: shards × 5 classes).
   const upstreamChildren = new Map<string, { observe(v: number): void }>();

@@ -12,6 +12,7 @@ import { QuotaGate, type Reservation } from './quota/quota-gate.ts';
 import { SessionLanes } from './sessions/session-lanes.ts';
 import { costOf, rateFor, type AppliedRate } from './usage/rate-card.ts';
 import { LedgerBatcher } from './usage/ledger-batcher.ts';
+import { isAppError } from '../../router/errors/app-error.ts';
 
 /** Output tokens reserved for a call that names no max_tokens while a token or cost limit is set. */
 export const DEFAULT_OUTPUT_RESERVE = 4096;
@@ -38,6 +39,21 @@ export function estimateInputTokens(resolved: ResolvedModel, messages: ChatMessa
   return Math.ceil(chars / 3) + 8;
 }
 
+/** One finished model call, as metrics see it: no tenant, no request id (bounded labels only). */
+export interface ModelCallObservation {
+  readonly model: string;
+  readonly kind: 'chat' | 'embeddings';
+  readonly status: 'ok' | 'aborted' | 'error';
+  readonly usage: Usage;
+  readonly seconds: number;
+  /** The error's code when the provider call failed (an ErrorCode, or UNKNOWN for a foreign throw). */
+  readonly errorCode?: string;
+}
+
+function errorCodeOf(err: unknown): string {
+  return isAppError(err) ? err.code : 'UNKNOWN';
+}
+
 export class AiService {
   readonly registry: ModelRegistry;
   readonly lanes = new SessionLanes();
@@ -46,11 +62,13 @@ export class AiService {
   private readonly gates = new Map<string, QuotaGate>();
   private readonly ledger = new LedgerBatcher();
   private memory: MemoryTools | undefined;
+  private readonly observe: (o: ModelCallObservation) => void;
 
-  constructor(cfg: AiConfig, opts: { now?: () => number } = {}) {
+  constructor(cfg: AiConfig, opts: { now?: () => number; onModelCall?: (o: ModelCallObservation) => void } = {}) {
     this.registry = new ModelRegistry(cfg);
     this.rateCard = cfg.rateCard;
     this.now = opts.now ?? Date.now;
+    this.observe = opts.onModelCall ?? (() => {});
   }
 
   /** The memory tools agents with memory on get (created on first use: embedders are lazy). */
@@ -118,8 +136,9 @@ export class AiService {
    * Settles the reservation with the actual usage at once (the gate stays exact) and resolves
    * when the ledger row is durable (group commit).
    */
-  private async record(tenant: TenantContext, call: ModelCall, kind: 'chat' | 'embeddings', resolved: ResolvedModel, res: Reservation, usage: Usage, status: 'ok' | 'aborted' | 'error', toolCalls: number): Promise<number> {
+  private async record(tenant: TenantContext, call: ModelCall, kind: 'chat' | 'embeddings', resolved: ResolvedModel, res: Reservation, usage: Usage, status: 'ok' | 'aborted' | 'error', toolCalls: number, startedMs: number, err?: unknown): Promise<number> {
     const tsMs = this.now();
+    this.observe({ model: resolved.id, kind, status, usage, seconds: Math.max(0, tsMs - startedMs) / 1000, ...(status === 'error' ? { errorCode: errorCodeOf(err) } : {}) });
     const rate = this.rateOf(resolved.id);
     const gate = this.gateOf(tenant);
     gate.settle(res, totalTokens(usage), costOf(usage, rate), tsMs);
@@ -131,14 +150,15 @@ export class AiService {
     const resolved = this.registry.resolve(call.model);
     const req: ChatRequest = { ...call.request, model: resolved.upstreamModel };
     const res = this.reserve(tenant, resolved, req);
+    const startedMs = this.now();
     let result: ChatResult;
     try {
       result = await resolved.provider.chat(req, call.signal);
     } catch (err) {
-      await this.record(tenant, call, 'chat', resolved, res, ZERO_USAGE, call.signal.aborted ? 'aborted' : 'error', 0);
+      await this.record(tenant, call, 'chat', resolved, res, ZERO_USAGE, call.signal.aborted ? 'aborted' : 'error', 0, startedMs, err);
       throw err;
     }
-    const costUsd = await this.record(tenant, call, 'chat', resolved, res, result.usage, 'ok', result.toolCalls.length);
+    const costUsd = await this.record(tenant, call, 'chat', resolved, res, result.usage, 'ok', result.toolCalls.length, startedMs);
     return { ...result, model: resolved.id, costUsd };
   }
 
@@ -157,6 +177,8 @@ export class AiService {
     const calls = new Map<number, { id: string; name: string; arguments: string }>();
     let finish: ChatResult['finishReason'] = 'stop';
     let status: 'ok' | 'aborted' | 'error' | 'running' = 'running';
+    let failure: unknown;
+    const startedMs = this.now();
     try {
       for await (const c of resolved.provider.chatStream(req, call.signal)) {
         if (c.content !== undefined) {
@@ -178,13 +200,14 @@ export class AiService {
       status = 'ok';
     } catch (err) {
       status = call.signal.aborted ? 'aborted' : 'error';
+      failure = err;
       throw err;
     } finally {
       // runs on normal end, on error, and when the consumer stops early (client gone): the row
       // carries the upstream's usage when it came, else an estimate of what was produced
       const final = status === 'running' ? 'aborted' : status;
       const billed = usage ?? this.estimatePartial(resolved, req, content + produced);
-      await this.record(tenant, call, 'chat', resolved, res, billed, final, calls.size);
+      await this.record(tenant, call, 'chat', resolved, res, billed, final, calls.size, startedMs, failure);
     }
     const toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => ({ id: v.id, type: 'function' as const, function: { name: v.name, arguments: v.arguments } }));
     const u = usage ?? ZERO_USAGE;
@@ -206,14 +229,15 @@ export class AiService {
     const est = resolved.id === ECHO_MODEL ? input.reduce((n, t) => n + echoTokens(t), 0) : Math.ceil(input.reduce((n, t) => n + t.length, 0) / 3) + 8;
     const res = gate.reserve(q, est, (est * rate.input) / 1e6);
     const call: ModelCall = { model, request: { messages: [] }, requestId, sessionId: null, signal };
+    const startedMs = this.now();
     let out;
     try {
       out = await resolved.provider.embed({ model: resolved.upstreamModel, input, ...(dimensions === undefined ? {} : { dimensions }) }, signal);
     } catch (err) {
-      await this.record(tenant, call, 'embeddings', resolved, res, ZERO_USAGE, 'error', 0);
+      await this.record(tenant, call, 'embeddings', resolved, res, ZERO_USAGE, 'error', 0, startedMs, err);
       throw err;
     }
-    const costUsd = await this.record(tenant, call, 'embeddings', resolved, res, out.usage, 'ok', 0);
+    const costUsd = await this.record(tenant, call, 'embeddings', resolved, res, out.usage, 'ok', 0, startedMs);
     return { ...out, model: resolved.id, costUsd };
   }
 

@@ -14,6 +14,7 @@ import { CORE_STATE_MIGRATIONS } from '../tenants/state-migrations.ts';
 import { TenantDatabases, type DatabaseEvent, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
 import { TenantLifecycle } from '../tenants/tenant-lifecycle.ts';
 import { TenantStore } from '../tenants/tenant-store.ts';
+import { DATA_FORMAT, prepareDataDir } from '../tenants/data-format.ts';
 import { TenantSockets } from '../http/tenant-sockets.ts';
 import { defaultFeatures } from './features.ts';
 import { buildFeatures, featureConfigs } from './feature-loop.ts';
@@ -58,6 +59,7 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
   const configs = featureConfigs(features, config.features);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  prepareDataDir(dataDir, (r) => opts.log.info({ from: r.found, to: DATA_FORMAT, tenantsMigrated: r.tenantsMigrated.length }, 'data directory migrated to the current format'));
   const now = opts.now ?? (() => new Date());
   const audit = new AuditLog({
     path: join(dataDir, 'audit.log'),

@@ -1,5 +1,10 @@
 // The shard's Prometheus metrics (one registry per app instance; no tenant-id labels).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../router/index.ts';
+import type { ModelCallObservation } from '../ai/ai-service.ts';
+
+/** Model labels come from the configured model list; cap them anyway (an operator may list many). */
+const MAX_MODEL_LABELS = 64;
 import { INACTIVE_REASONS } from '../tenants/tenant-lifecycle.ts';
 
 export interface ShardMetrics {
@@ -8,6 +13,8 @@ export interface ShardMetrics {
   readonly authFailures: Counter<'kind'>;
   readonly rpcCalls: Counter<'method' | 'outcome'>;
   readonly wsConnections: Gauge;
+  /** Per-model tokens, latency and provider errors (labels: model, kind, status, code; all bounded). */
+  modelCall(o: ModelCallObservation): void;
   /** Tenants made resident (databases opened, onActive hooks run). */
   readonly activations: Counter;
   /** Tenants that left residency, by reason (a fixed set: idle, evicted, frozen, moved, deleted, replaced, shutdown). */
@@ -23,6 +30,8 @@ export interface ShardGauges {
 
 export function createShardMetrics(opts: ShardGauges): ShardMetrics {
   const registry = new Registry();
+  // process_* and nodejs_* (CPU, memory, event-loop lag, GC, handles); timers unref'd by prom-client.
+  collectProcessMetrics(registry);
   const httpDuration = new Histogram({
     name: 'openclawmu_http_request_duration_seconds',
     help: 'HTTP request duration by route template and status',
@@ -84,5 +93,38 @@ export function createShardMetrics(opts: ShardGauges): ShardMetrics {
   });
   // Every reason is present from the start, so rate() works before the first eviction.
   for (const reason of INACTIVE_REASONS) deactivations.inc({ reason }, 0);
-  return { registry, httpDuration, authFailures, rpcCalls, wsConnections, activations, deactivations };
+  const modelTokens = new Counter({
+    name: 'openclawmu_model_tokens_total',
+    help: 'Tokens billed per model and kind (input, output, cache_read, cache_write, reasoning)',
+    labelNames: ['model', 'kind'],
+    registers: [registry],
+  });
+  const modelDuration = new Histogram({
+    name: 'openclawmu_model_call_duration_seconds',
+    help: 'Model call duration (to the last token for streams) by model, call kind and status',
+    labelNames: ['model', 'call', 'status'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [registry],
+  });
+  const providerErrors = new Counter({
+    name: 'openclawmu_model_provider_errors_total',
+    help: 'Model calls that failed at the provider, by model and error code',
+    labelNames: ['model', 'code'],
+    registers: [registry],
+  });
+  const models = new Set<string>();
+  const modelLabel = (id: string): string => {
+    if (models.has(id)) return id;
+    if (models.size >= MAX_MODEL_LABELS) return 'other';
+    models.add(id);
+    return id;
+  };
+  const modelCall = (o: ModelCallObservation): void => {
+    const model = modelLabel(o.model);
+    modelDuration.observe({ model, call: o.kind, status: o.status }, o.seconds);
+    const kinds = { input: o.usage.input, output: o.usage.output, cache_read: o.usage.cacheRead, cache_write: o.usage.cacheWrite, reasoning: o.usage.reasoning };
+    for (const [kind, n] of Object.entries(kinds)) if (n > 0) modelTokens.inc({ model, kind }, n);
+    if (o.errorCode !== undefined) providerErrors.inc({ model, code: o.errorCode });
+  };
+  return { registry, httpDuration, authFailures, rpcCalls, wsConnections, activations, deactivations, modelCall };
 }
