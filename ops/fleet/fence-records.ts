@@ -2,7 +2,7 @@
 // and the epoch they were restored at. Rebalance keeps those tenants' overrides (their epochs are what
 // fences the lost shard's copies if it ever starts again with the fleet's --blob).
 import { z } from 'zod';
-import { SHARD_ID_PATTERN } from '../../router/manifest/manifest-schema.ts';
+import { SHARD_ID_PATTERN } from '../../router/identity/tenant-id.ts';
 import { TENANT_ID_PATTERN } from '../../router/identity/tenant-id.ts';
 import type { BlobStore } from '../../router/blob/blob-store.ts';
 
