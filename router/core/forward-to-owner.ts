@@ -78,7 +78,7 @@ export async function forwardToOwner(deps: ForwardDeps, out: OutgoingRequest): P
       if (holdUntil !== null) deps.observer.hold?.('abandoned');
       return errorResponse(new AppError('ROUTER_CLIENT_GONE'), out.requestId);
     }
-    if (deps.reachability?.isDown(target.id) === true) {
+    if (deps.reachability?.isDown(target.url) === true) {
       if (holdUntil !== null) deps.observer.hold?.('expired');
       return errorResponse(new AppError('ROUTER_SHARD_UNREACHABLE', { headers: { 'retry-after': '1' }, details: { shard: target.id } }), out.requestId);
     }

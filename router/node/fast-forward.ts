@@ -175,7 +175,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const manifest = deps.manifest.current();
     if (manifest === null) return null;
     const shard = ownerOf(manifest, token.tenantId);
-    if (shard === null || deps.reachability.isDown(shard.id)) return null; // the core answers those
+    if (shard === null || deps.reachability.isDown(shard.url)) return null; // the core answers those
 
     const rid = requestIdOf(requestId);
     headers.push(

@@ -17,15 +17,15 @@ export function startShardProber(opts: { manifest: ManifestView; reachability: S
     if (manifest === null || running) return;
     running = true;
     try {
-      opts.reachability.retain(manifest.shards.map((s) => s.id));
+      opts.reachability.retain(manifest.shards.map((s) => s.url));
       await Promise.all(
         manifest.shards.map(async (s) => {
           try {
             const res = await request(`${s.url}/healthz`, { dispatcher: agent, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, signal: AbortSignal.timeout(opts.timeoutMs) });
             await res.body.dump();
-            opts.reachability.report(s.id, true); // any HTTP answer: the shard is reachable
+            opts.reachability.report(s.url, true); // any HTTP answer: the shard is reachable
           } catch {
-            opts.reachability.report(s.id, false);
+            opts.reachability.report(s.url, false);
           }
         }),
       );

@@ -82,10 +82,10 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
     },
   };
   const reachability = createShardReachability({ failures: config.healthProbe.failures });
-  reachability.onDown((shardId) => {
-    const shard = poller.current()?.shards.find((s) => s.id === shardId);
-    log.warn({ shardId, url: shard?.url }, 'shard unreachable (health probes failing): its tenants get 503 until it answers again');
-    if (shard !== undefined) forwarder.reset(shard.url, new AppError('ROUTER_SHARD_UNREACHABLE', { headers: { 'retry-after': '1' }, details: { shard: shardId } }));
+  reachability.onDown((shardUrl) => {
+    const shard = poller.current()?.shards.find((s) => s.url === shardUrl);
+    log.warn({ shardId: shard?.id, url: shardUrl }, 'shard unreachable (health probes failing): its tenants get 503 until it answers again');
+    forwarder.reset(shardUrl, new AppError('ROUTER_SHARD_UNREACHABLE', { headers: { 'retry-after': '1' }, details: { shard: shard?.id ?? shardUrl } }));
   });
   const core = createRouterCore({
     manifest: poller,

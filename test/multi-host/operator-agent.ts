@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline';
 
 interface Command {
   readonly n: number;
-  readonly op: 'wait' | 'chat' | 'health' | 'labels' | 'backup' | 'writer-start' | 'writer-stop';
-  /** backup: the tenant, and the admin key it is made with (as a backup scheduler would call it). */
+  readonly op: 'wait' | 'chat' | 'health' | 'labels' | 'create' | 'backup' | 'writer-start' | 'writer-stop';
+  /** create/backup: the tenant; `token` is then the admin key (as a provisioning or backup job would call it). */
   readonly tenant?: string;
   readonly url?: string;
   readonly token?: string;
@@ -77,6 +77,10 @@ async function handle(c: Command): Promise<unknown> {
     case 'labels': {
       const r = await rpc(base, c.token ?? '', 'config.get', { overlayOnly: true });
       return { status: r.status, labels: (r.body as { result?: { labels?: Record<string, string> } }).result?.labels ?? {} };
+    }
+    case 'create': {
+      const res = await fetch(`${base}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${c.token ?? ''}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: c.tenant }) });
+      return { status: res.status, token: ((await res.json()) as { token?: string }).token ?? null };
     }
     case 'backup': {
       const res = await post(`${base}/v1/tenants/${c.tenant ?? ''}/backups`, c.token ?? '', {}, 120_000);
