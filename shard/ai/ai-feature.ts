@@ -23,7 +23,7 @@ export const aiFeature = defineFeature({
   migrations: { state: [{ version: 1, name: 'ai-surface', sql: AI_STATE_SQL, adoptsUserVersion: 2 }] },
   services(core): AiServices {
     const ai = new AiService({ providers: core.config.providers, models: core.config.models, rateCard: core.config.rateCard }, { now: () => core.now().getTime(), onModelCall: (o) => core.metrics.modelCall(o) });
-    return { ai, runs: new RunService(ai, core.ownership), close: () => ai.close() };
+    return { ai, runs: new RunService(ai, core.ownership, core.lifecycle), close: () => ai.close() };
   },
   routes(app, { ai, runs }, core) {
     registerAiRoutes(app, ai, runs);

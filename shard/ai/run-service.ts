@@ -76,23 +76,34 @@ interface RunRow {
 
 export const laneKey = (tenantId: string, sessionId: string): string => `${tenantId}\u0000${sessionId}`;
 
+/** The tenant lifecycle as a turn needs it (TenantLifecycle.lease). */
+export interface Residency {
+  lease(tenantId: string): Promise<{ release(): void }>;
+}
+
 export class RunService {
   readonly #ai: AiService;
   readonly #ownership: Ownership;
+  readonly #residency: Residency;
   /** Recorded runs in progress by `<tenant>\0<runId>`, so a replayed key can wait for its run. */
   readonly #running = new Map<string, Promise<unknown>>();
 
-  constructor(ai: AiService, ownership: Ownership) {
+  constructor(ai: AiService, ownership: Ownership, residency: Residency) {
     this.#ai = ai;
     this.#ownership = ownership;
+    this.#residency = residency;
   }
 
   async startTurn(turn: StartTurn): Promise<TurnResult> {
     // In flight until the ledger row is written, even when the client has gone.
     const hold = this.#ownership.enter(turn.tenant.id);
+    let lease: { release(): void } | undefined;
     try {
+      // ...and resident: no eviction closes its databases while the turn still writes to them.
+      lease = await this.#residency.lease(turn.tenant.id);
       return turn.input.kind === 'model' ? await this.#modelTurn(turn, turn.input) : await this.#agentTurn(turn, turn.input);
     } finally {
+      lease?.release();
       hold?.();
     }
   }
