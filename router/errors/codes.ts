@@ -42,6 +42,7 @@ const table = {
   AUTH_INVALID: { status: 401, rpc: RPC.unauthorized, message: 'Invalid credentials.' },
   AUTH_FORBIDDEN: { status: 403, rpc: RPC.forbidden, message: 'These credentials may not call this operation.' },
   AUTH_TENANT_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'This tenant is disabled.' },
+  AUTH_GRACE_TOKEN_LIMITED: { status: 403, rpc: RPC.forbidden, message: 'A token in its rotation grace period reads and works but cannot rotate, delete the tenant or change credentials; use the current token.' },
   AUTH_TOO_MANY_FAILURES: { status: 429, rpc: RPC.quota, message: 'Too many failed authentication attempts from this address.' },
 
   // tenants (shard)

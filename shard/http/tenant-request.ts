@@ -50,7 +50,7 @@ export function authenticateTenant(
       svc.metrics.authFailures.inc({ kind: 'disabled' });
       throw new AppError('AUTH_TENANT_DISABLED');
     }
-    const actor: AuditActor = { type: 'tenant', keyId: auth.keyId };
+    const actor: AuditActor = auth.grace ? { type: 'tenant', keyId: auth.keyId, grace: true } : { type: 'tenant', keyId: auth.keyId };
     if (auth.grace) {
       svc.audit.append({ tenant: rec.id, actor, action: 'auth.token.grace_used', target: rec.id, outcome: 'ok', requestId });
     }

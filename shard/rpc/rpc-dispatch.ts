@@ -2,6 +2,7 @@
 // project's error table for application errors. Transport-free: /rpc and /ws both call it.
 import { AppError, toAppError } from '../../router/errors/app-error.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
+import { refuseGraceCredential } from '../auth/grace-credential.ts';
 import type { RpcContext, RpcMethod } from './rpc-method.ts';
 
 type Id = string | number | null;
@@ -95,6 +96,7 @@ async function dispatchOne(req: unknown, opts: DispatchOptions): Promise<RpcResp
       });
     }
     const ctx = opts.context();
+    if (method.changesCredentials === true) refuseGraceCredential(ctx.tenant.actor);
     const result = await method.handler(ctx, checked.data);
     opts.onCall?.(method.name, 'ok');
     return isNotification ? null : { jsonrpc: '2.0', id, result: result === undefined ? null : result };

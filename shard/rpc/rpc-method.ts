@@ -15,6 +15,11 @@ export interface RpcMethod<S extends z.ZodType = z.ZodType> {
   readonly params: S;
   /** One line for docs and `rpc.discover`. */
   readonly summary: string;
+  /**
+   * Changes the tenant's credentials or existence (rotate, delete, channel secrets): refused to a
+   * token in its rotation grace period, so a leaked old token cannot lock the owner out.
+   */
+  readonly changesCredentials?: boolean;
   readonly handler: (ctx: RpcContext, params: z.infer<S>) => unknown;
 }
 

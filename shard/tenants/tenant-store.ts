@@ -11,6 +11,7 @@ import { assertTenantId, mintTenantToken, parseTenantToken } from '../../router/
 import { DUMMY_DIGEST, digestEquals, keyIdOf, sha256Hex } from '../auth/token-hash.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
+import { refuseGraceCredential } from '../auth/grace-credential.ts';
 import type { Ownership } from '../ownership/ownership.ts';
 import { fsyncDirAsync, writeFileAtomic } from './atomic-write.ts';
 import type { TenantDatabases } from './tenant-databases.ts';
@@ -230,6 +231,7 @@ export class TenantStore {
   /** New token works at once; the old one stops at once or after `graceSeconds`. */
   rotate(id: string, graceSeconds: number, actor: AuditActor, requestId?: string): Promise<{ record: TenantRecord; token: string }> {
     return this.withLock(id, async () => {
+      refuseGraceCredential(actor);
       const rec = this.require(id);
       const token = mintTenantToken(id);
       const now = this.now();
@@ -258,6 +260,7 @@ export class TenantStore {
   /** Wipes the tenant's directory (audit records stay). */
   delete(id: string, actor: AuditActor, requestId?: string): Promise<void> {
     return this.withLock(id, async () => {
+      refuseGraceCredential(actor);
       this.require(id);
       this.deps.onTenantGone?.(id, 'tenant deleted');
       this.deps.databases.close(id);
