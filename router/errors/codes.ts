@@ -52,6 +52,7 @@ const table = {
   SHARD_TENANT_MOVED: { status: 421, rpc: RPC.misdirected, message: 'This shard does not own the tenant.' },
   SHARD_TENANT_FROZEN: { status: 503, rpc: RPC.unavailable, message: 'The tenant is frozen for a move; retry shortly.' },
   SHARD_TENANT_BUSY: { status: 409, rpc: RPC.conflict, message: 'The tenant is in a state that does not allow this operation.' },
+  SHARD_WS_LIMIT: { status: 429, rpc: RPC.quota, message: 'This tenant has as many open WebSockets as allowed (limits.wsPerTenant); close one first.' },
   SHARD_DRAINING: { status: 503, rpc: RPC.unavailable, message: 'The shard is shutting down.' },
   SHARD_PATH_ESCAPE: { status: 400, rpc: RPC.invalidParams, message: 'The path resolves outside the tenant directory.' },
   SHARD_STATE_CORRUPT: { status: 500, rpc: RPC.internal, message: 'A tenant file on disk failed validation.' },

@@ -31,6 +31,8 @@ export const ShardConfigSchema = z
         listPageMax: z.number().int().positive().default(500),
         /** How long the data of a moved-away tenant stays in <data>/retired/ before it is deleted. */
         retiredGraceHours: z.number().positive().default(24),
+        /** Open WebSockets per tenant (/ws); further upgrades get 429 SHARD_WS_LIMIT. */
+        wsPerTenant: z.number().int().positive().default(32),
       })
       .strict()
       .default({
@@ -41,6 +43,7 @@ export const ShardConfigSchema = z
         frozenRetryAfterSeconds: 1,
         listPageMax: 500,
         retiredGraceHours: 24,
+        wsPerTenant: 32,
       }),
     /** Defaults under every tenant's overlay (tenant-visible keys only). */
     tenantDefaults: TenantOverlaySchema.default({}),

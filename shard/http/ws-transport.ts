@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { type AppError, toAppError } from '../../router/errors/app-error.ts';
+import { AppError, toAppError } from '../../router/errors/app-error.ts';
 import { parseTenantToken } from '../../router/identity/tenant-id.ts';
 import type { ShardServices } from '../app/shard-services.ts';
 import { dispatchRpcFrame, rpcError } from '../rpc/rpc-dispatch.ts';
@@ -29,10 +29,11 @@ function refuseUpgrade(socket: Duplex, err: AppError): void {
   );
 }
 
-/** A socket lives only as long as the token that opened it (rotation without grace ends it). */
+/** A socket lives only as long as HTTP would still admit its token (rotation without grace, disabling end it). */
 function credentialStillValid(svc: ShardServices, tenantId: string, keyId: string | undefined): boolean {
   const rec = svc.store.get(tenantId);
   if (rec === undefined) return svc.ownership.get(tenantId) !== undefined; // moved/frozen: the gate answers
+  if (rec.disabled) return false; // HTTP answers 403 AUTH_TENANT_DISABLED; a socket must not outlive that
   if (rec.token.keyId === keyId) return true;
   const prev = rec.previousToken;
   return prev !== undefined && prev.keyId === keyId && Date.parse(prev.notAfter) > svc.now().getTime();
@@ -57,9 +58,16 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
       return;
     }
     release(); // the connection itself is not a request in flight; each message is
+    const place = svc.sockets.tryReserve(tenant.id, svc.config.limits.wsPerTenant);
+    if (place === null) {
+      refuseUpgrade(socket, new AppError('SHARD_WS_LIMIT', { details: { max: svc.config.limits.wsPerTenant }, headers: { 'retry-after': '1' } }));
+      return;
+    }
+    socket.once('close', place); // a handshake that never completes gives the place back
     wss.handleUpgrade(req, socket, head, (ws) => {
       const id = tenant.id;
       svc.sockets.add(id, ws);
+      place();
       svc.metrics.wsConnections.inc();
       const abort = new AbortController();
       const notify = (method: string, params: unknown): void => {
@@ -69,7 +77,7 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
         const frame = isBinary ? '' : data.toString();
         void (async () => {
           if (!credentialStillValid(svc, id, tenant.actor.keyId)) {
-            ws.close(4001, 'credential revoked (token rotated or tenant deleted)');
+            ws.close(4001, 'credential revoked (token rotated, tenant disabled or deleted)');
             return;
           }
           let rel: (() => void) | null = null;

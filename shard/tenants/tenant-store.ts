@@ -36,7 +36,7 @@ export interface TenantStoreDeps {
   databases: TenantDatabases;
   now?: () => Date;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
-  /** Called when a tenant stops being served here (frozen, moved, deleted): end its live connections. */
+  /** Called when a tenant stops being served here (frozen, moved, deleted, disabled): end its live connections. */
   onTenantGone?: (id: string, reason: string) => void;
 }
 
@@ -214,6 +214,7 @@ export class TenantStore {
         updatedAt: this.now().toISOString(),
       };
       await this.writeRecord(next);
+      if (next.disabled && !rec.disabled) this.deps.onTenantGone?.(id, 'tenant disabled');
       const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
       this.deps.audit.append({
         tenant: id,
