@@ -31,6 +31,7 @@ const table = {
   // request shape
   BAD_REQUEST: { status: 400, rpc: RPC.invalidParams, message: 'The request is malformed.' },
   VALIDATION_FAILED: { status: 400, rpc: RPC.invalidParams, message: 'A field failed validation.' },
+  RESPONSE_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The answer would be larger than the limit; ask for less (fewer items, a smaller page) or page through it.' },
   BODY_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The request body is larger than the limit.' },
   NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, rpc: RPC.methodNotFound, message: 'This method is not allowed on this route.' },

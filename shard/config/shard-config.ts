@@ -33,6 +33,10 @@ export const ShardConfigSchema = z
         retiredGraceHours: z.number().positive().default(24),
         /** Open WebSockets per tenant (/ws); further upgrades get 429 SHARD_WS_LIMIT. */
         wsPerTenant: z.number().int().positive().default(32),
+        /** Largest answer: one HTTP body (/v1/embeddings) or one JSON-RPC call's response; larger are refused or paged. */
+        responseMaxBytes: z.number().int().positive().default(16 * 1024 * 1024),
+        /** All responses of one JSON-RPC batch together (each call gets its share). */
+        rpcBatchResponseMaxBytes: z.number().int().positive().default(16 * 1024 * 1024),
       })
       .strict()
       .default({
@@ -44,6 +48,8 @@ export const ShardConfigSchema = z
         listPageMax: 500,
         retiredGraceHours: 24,
         wsPerTenant: 32,
+        responseMaxBytes: 16 * 1024 * 1024,
+        rpcBatchResponseMaxBytes: 16 * 1024 * 1024,
       }),
     /** Defaults under every tenant's overlay (tenant-visible keys only). */
     tenantDefaults: TenantOverlaySchema.default({}),

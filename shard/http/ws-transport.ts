@@ -96,6 +96,7 @@ export function wsRpcTransport(app: FastifyInstance, svc: ShardServices): Upgrad
               const out = await dispatchRpcFrame(frame, {
                 methods: svc.rpcMethods,
                 maxBatch: svc.config.limits.rpcBatchMax,
+                responseLimits: svc.config.limits,
                 context: () => ({ tenant, signal: abort.signal, notify }),
                 onCall: (method, outcome) => svc.metrics.rpcCalls.inc({ method: method ?? 'invalid', outcome }),
               });

@@ -8,6 +8,11 @@ export interface RpcContext {
   readonly signal: AbortSignal;
   /** Server events to this caller; present only over /ws. */
   readonly notify?: (method: string, params: unknown) => void;
+  /**
+   * The bytes this call's result may take (its share of the batch's bound). Methods whose answer
+   * size the caller controls page within it (chat.history: messagesWithin); a larger result is refused by the dispatcher.
+   */
+  readonly resultBudgetBytes?: number;
 }
 
 export interface RpcMethod<S extends z.ZodType = z.ZodType> {

@@ -8,8 +8,10 @@ import type { AiService } from '../ai-service.ts';
 import { AgentNameSchema, getAgent, type Agent } from '../agents/agent-store.ts';
 import { runAgentTurn } from '../agents/agent-runner.ts';
 import { usageToOpenAi } from '../providers/provider.ts';
-import { deleteSession, getSession, listSessions, messagesOf, resetSession, SessionIdSchema } from './session-store.ts';
+import { deleteSession, getSession, listSessions, messagesOf, messagesWithin, resetSession, SessionIdSchema } from './session-store.ts';
 
+/** The JSON of a chat.history answer around its messages (ids, nextAfterSeq), with room to spare. */
+const HISTORY_ENVELOPE_BYTES = 512;
 const iso = (): string => new Date().toISOString();
 const laneKey = (tenantId: string, sessionId: string): string => `${tenantId}\u0000${sessionId}`;
 
@@ -159,8 +161,9 @@ export function chatMethods(ai: AiService): RpcMethod[] {
       handler: (ctx, p) => {
         const db = ctx.tenant.stateDb();
         getSession(db, p.sessionId);
-        const messages = messagesOf(db, p.sessionId, p.afterSeq, p.limit);
-        return { sessionId: p.sessionId, messages, nextAfterSeq: messages.length === p.limit ? (messages[messages.length - 1]?.seq ?? null) : null };
+        // Paged within this call's share of the response bound (a batch of these cannot add up to more).
+        const { messages, cut } = messagesWithin(db, p.sessionId, p.afterSeq, p.limit, (ctx.resultBudgetBytes ?? Number.MAX_SAFE_INTEGER) - HISTORY_ENVELOPE_BYTES);
+        return { sessionId: p.sessionId, messages, nextAfterSeq: cut || messages.length === p.limit ? (messages[messages.length - 1]?.seq ?? null) : null };
       },
     }),
     defineMethod({
