@@ -3,6 +3,7 @@
 import { AppError, toAppError } from '../../router/errors/app-error.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
 import { refuseGraceCredential } from '../auth/grace-credential.ts';
+import { assertDiskRoom } from '../limits/disk-quota.ts';
 import { responseTooLarge, rpcCallBudget, type ResponseLimits } from '../limits/response-bounds.ts';
 import type { RpcContext, RpcMethod } from './rpc-method.ts';
 
@@ -109,6 +110,7 @@ async function callOne(req: unknown, opts: DispatchOptions, budget: number): Pro
     }
     const ctx: RpcContext = { ...opts.context(), resultBudgetBytes: budget };
     if (method.changesCredentials === true) refuseGraceCredential(ctx.tenant.actor);
+    if (method.writesDisk === true) assertDiskRoom(ctx.tenant, Buffer.byteLength(JSON.stringify(params ?? {})));
     const result = await method.handler(ctx, checked.data);
     opts.onCall?.(method.name, 'ok');
     return isNotification ? null : { jsonrpc: '2.0', id, result: result === undefined ? null : result };

@@ -25,6 +25,11 @@ export interface RpcMethod<S extends z.ZodType = z.ZodType> {
    * token in its rotation grace period, so a leaked old token cannot lock the owner out.
    */
   readonly changesCredentials?: boolean;
+  /**
+   * Adds to the tenant's files (memory, sessions, config, agents): checked against the `diskBytes`
+   * quota before it runs, with its params' size as the least it will write (QUOTA_DISK).
+   */
+  readonly writesDisk?: boolean;
   readonly handler: (ctx: RpcContext, params: z.infer<S>) => unknown;
 }
 

@@ -9,6 +9,7 @@ import { runAgentTurn } from '../agents/agent-runner.ts';
 import type { AiService } from '../ai-service.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, FinishReason, ToolCall, ToolDef, Usage } from '../providers/provider.ts';
 import { SESSION_ID_PATTERN, assertSessionId } from '../sessions/session-store.ts';
+import { assertDiskRoom } from '../../limits/disk-quota.ts';
 
 export const SESSION_HEADER = 'x-openclawmu-session';
 export const AGENT_PREFIX = 'agent:';
@@ -83,6 +84,8 @@ export async function executeChat(
     if (sessionId !== null) opts.onSession?.(sessionId);
     // an unknown model is a 404 before it can count against requests/minute
     if (!isAgent) x.ai.registry.resolve(job.model);
+    // an agent turn writes its session transcript: room for at least the incoming messages
+    if (isAgent) assertDiskRoom(tenant, Buffer.byteLength(JSON.stringify(job.messages)));
     const gate = x.ai.gateOf(tenant);
     const slot = gate.admitRequest(tenant.record().quota, isAgent ? sessionId : null);
     try {

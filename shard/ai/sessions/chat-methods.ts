@@ -84,6 +84,7 @@ export function chatMethods(ai: AiService): RpcMethod[] {
     }),
     defineMethod({
       name: 'chat.send',
+      writesDisk: true,
       summary: 'Runs a turn in a session (agent or model); streams chat.event over /ws; answers when the run ends. Same idempotencyKey = same run.',
       params: SendParams,
       handler: async (ctx, p) => {
