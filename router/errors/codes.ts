@@ -114,6 +114,7 @@ const table = {
   QUOTA_USD_DAY: { status: 429, rpc: RPC.quota, message: 'Daily cost limit reached.' },
   QUOTA_USD_MONTH: { status: 429, rpc: RPC.quota, message: 'Monthly cost limit reached.' },
   QUOTA_CONCURRENT_SESSIONS: { status: 429, rpc: RPC.quota, message: 'Concurrent session limit reached.' },
+  QUOTA_CONCURRENT_REQUESTS: { status: 429, rpc: RPC.quota, message: 'This tenant has as many requests in flight as allowed (limits.tenantConcurrentRequests); retry when one finishes.' },
   QUOTA_DISK: { status: 429, rpc: RPC.quota, message: 'Disk quota reached.' },
 
   // AI surface

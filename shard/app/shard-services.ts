@@ -14,6 +14,7 @@ import { CORE_STATE_MIGRATIONS } from '../tenants/state-migrations.ts';
 import { TenantDatabases, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
 import { TenantStore } from '../tenants/tenant-store.ts';
 import { TenantSockets } from '../http/tenant-sockets.ts';
+import { TenantAdmission } from '../limits/tenant-admission.ts';
 import { defaultFeatures } from './features.ts';
 import { buildFeatures, featureConfigs } from './feature-loop.ts';
 import { lifecycleHooksOf, type BuiltFeature, type CoreServices, type LifecycleHooks, type ShardFeature } from './shard-feature.ts';
@@ -91,7 +92,8 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
   });
   store.load();
   const metrics = createShardMetrics({ tenantsOwned: () => store.count(), inflight: () => ownership.totalInflight() });
-  const core: CoreServices = { config, dataDir, log: opts.log, audit, ownership, databases, store, metrics, sockets, now };
+  const admission = new TenantAdmission(config.limits.tenantConcurrentRequests);
+  const core: CoreServices = { config, dataDir, log: opts.log, audit, ownership, databases, store, metrics, sockets, admission, now };
   let built: BuiltFeature[];
   try {
     built = buildFeatures(features, core, configs);

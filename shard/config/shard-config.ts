@@ -37,6 +37,8 @@ export const ShardConfigSchema = z
         responseMaxBytes: z.number().int().positive().default(16 * 1024 * 1024),
         /** All responses of one JSON-RPC batch together (each call gets its share). */
         rpcBatchResponseMaxBytes: z.number().int().positive().default(16 * 1024 * 1024),
+        /** Requests (and WebSocket messages) of one tenant in flight at once; more get 429 QUOTA_CONCURRENT_REQUESTS. */
+        tenantConcurrentRequests: z.number().int().positive().default(64),
       })
       .strict()
       .default({
@@ -50,6 +52,7 @@ export const ShardConfigSchema = z
         wsPerTenant: 32,
         responseMaxBytes: 16 * 1024 * 1024,
         rpcBatchResponseMaxBytes: 16 * 1024 * 1024,
+        tenantConcurrentRequests: 64,
       }),
     /** Defaults under every tenant's overlay (tenant-visible keys only). */
     tenantDefaults: TenantOverlaySchema.default({}),

@@ -54,7 +54,15 @@ export function authenticateTenant(
     if (auth.grace) {
       svc.audit.append({ tenant: rec.id, actor, action: 'auth.token.grace_used', target: rec.id, outcome: 'ok', requestId });
     }
-    return { ctx: tenantContext(svc, rec.id, actor, requestId), release: release ?? (() => {}) };
+    // counted once authenticated, so a stranger's bad tokens cannot use up the tenant's places
+    const admitted = svc.admission.admit(rec.id);
+    return {
+      ctx: tenantContext(svc, rec.id, actor, requestId),
+      release: () => {
+        admitted();
+        release?.();
+      },
+    };
   } catch (err) {
     release?.();
     throw err;

@@ -85,7 +85,17 @@ export function wsRpcTransport(app: FastifyInstance, svc: ShardServices): Upgrad
           }
           let rel: (() => void) | null = null;
           try {
-            rel = svc.ownership.enter(id);
+            const gate = svc.ownership.enter(id);
+            try {
+              const admitted = svc.admission.admit(id);
+              rel = () => {
+                admitted();
+                gate?.();
+              };
+            } catch (err) {
+              gate?.();
+              throw err;
+            }
           } catch (err) {
             const e = toAppError(err);
             ws.send(JSON.stringify(rpcError(null, e.code, e.details)));
