@@ -37,8 +37,13 @@ export default tseslint.config(
   },
   {
     // The router core runs on Workers-style runtimes too: no node: imports, no Node packages.
-    files: ['router/core/**/*.ts', 'router/placement/**/*.ts', 'router/identity/**/*.ts', 'router/errors/**/*.ts', 'router/manifest/manifest-schema.ts'],
-    ignores: ['**/*.test.ts'],
+    files: [
+      'router/core/**/*.ts', 'router/placement/**/*.ts', 'router/identity/**/*.ts', 'router/errors/**/*.ts',
+      'router/manifest/manifest-schema.ts', 'router/manifest/manifest-poller.ts', 'router/manifest/http-manifest-source.ts',
+      'router/workers/**/*.ts',
+    ],
+    // bundle-worker.ts is the Node-side build step, not part of the worker.
+    ignores: ['**/*.test.ts', 'router/workers/bundle-worker.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [

@@ -13,12 +13,14 @@ const FAMILIES: Record<string, Array<() => Promise<Register>>> = {
   fleet: [
     async () => (await import('./commands/fleet-status.ts')).registerFleetCommands,
     async () => (await import('./commands/fleet-moves.ts')).registerFleetMoveCommands,
+    async () => (await import('./commands/fleet-setup.ts')).registerFleetSetupCommands,
   ],
   router: [async () => (await import('./commands/router.ts')).registerRouterCommand],
   shard: [async () => (await import('./commands/shard.ts')).registerShardCommand],
   tenants: [
     async () => (await import('./commands/tenants.ts')).registerTenantsCommands,
     async () => (await import('./commands/backup.ts')).registerTenantsSnapshotCommands,
+    async () => (await import('./commands/fleet-setup.ts')).registerTenantsThawCommand,
   ],
 };
 

@@ -12,12 +12,15 @@ import { createTenant, rpcCall, startTestShard, tempDir } from './helpers/shard-
 test('issue 11 item 6: a new tenant with a deleted tenant\'s id never lists or restores its backups', async (t) => {
   const root = tempDir(t);
   const blobUrl = pathToFileURL(join(root, 'blobs')).href;
-  const shard = await startTestShard(t, { config: { blob: blobUrl } });
+  // one resident tenant at most, so the deleted tenant is not resident when it is deleted
+  const shard = await startTestShard(t, { config: { blob: blobUrl, limits: { residentTenants: 1 } } });
   const first = await createTenant(shard, 'ghost');
   await rpcCall(shard, first.token, 'config.set', { path: 'timezone', value: 'Asia/Tokyo' });
   const made = await shard.admin('/v1/tenants/ghost/backups', { body: {} });
   assert.equal(made.status, 201);
   const oldKey = ((await made.json()) as { key: string }).key;
+  const bystander = await createTenant(shard, 'bystander');
+  await rpcCall(shard, bystander.token, 'config.get');
   assert.equal((await shard.admin('/v1/tenants/ghost?confirm=true', { method: 'DELETE' })).status, 200);
 
   const second = await createTenant(shard, 'ghost');

@@ -9,7 +9,7 @@ import { addShard, drainShard } from '../fleet/fleet-edits.ts';
 import { rebalance, type RebalanceReport } from '../fleet/rebalance.ts';
 import { exitWithError, table } from '../output.ts';
 
-interface FleetOpts {
+export interface FleetOpts {
   blob?: string;
   adminKey?: string;
   data: string;
@@ -23,13 +23,13 @@ export function resolveBlob(opts: FleetOpts, env: NodeJS.ProcessEnv): BlobStore 
   return openBlobStore(url);
 }
 
-function resolveAdminKey(opts: FleetOpts, env: NodeJS.ProcessEnv): string {
+export function resolveAdminKey(opts: FleetOpts, env: NodeJS.ProcessEnv): string {
   const key = opts.adminKey ?? env['OPENCLAWMU_ADMIN_KEY'] ?? readDevState(opts.data)?.adminKey;
   if (key === undefined) throw new AppError('AUTH_REQUIRED', { message: 'No admin key: pass --admin-key or set OPENCLAWMU_ADMIN_KEY.' });
   return key;
 }
 
-function withOptions(cmd: Command): Command {
+export function withFleetOptions(cmd: Command): Command {
   return cmd
     .option('--blob <url>', 'the fleet blob store holding the manifest (env OPENCLAWMU_BLOB; default: the dev fleet under --data)')
     .option('--admin-key <ak_...>', 'admin key of the shards (env OPENCLAWMU_ADMIN_KEY; else <data>/dev.json)')
@@ -61,7 +61,7 @@ export function registerFleetMoveCommands(program: Command): void {
     if (opts.json !== true) process.stderr.write(`${line}\n`);
   };
 
-  withOptions(fleet.command('add-shard <id> <url>').description('Add a running shard to the manifest. No tenant changes owner until `rebalance` moves it.'))
+  withFleetOptions(fleet.command('add-shard <id> <url>').description('Add a running shard to the manifest. No tenant changes owner until `rebalance` moves it.'))
     .option('--weight <n>', 'relative capacity (default 1)', (v) => Number(v), 1)
     .action(async (id: string, url: string, opts: FleetOpts & { weight: number }) => {
       try {
@@ -75,7 +75,7 @@ export function registerFleetMoveCommands(program: Command): void {
       }
     });
 
-  withOptions(fleet.command('remove-shard <id>').description('Drain a shard: placement skips it, its tenants move away, then it leaves the manifest.'))
+  withFleetOptions(fleet.command('remove-shard <id>').description('Drain a shard: placement skips it, its tenants move away, then it leaves the manifest.'))
     .option('--concurrency <n>', 'tenants moved at once', (v) => Number.parseInt(v, 10), 2)
     .option('--no-rebalance', 'only mark it draining; move its tenants later with `rebalance`')
     .action(async (id: string, opts: FleetOpts & { concurrency: number; rebalance: boolean }) => {
@@ -95,7 +95,7 @@ export function registerFleetMoveCommands(program: Command): void {
       }
     });
 
-  withOptions(fleet.command('rebalance').description('Move every tenant whose placement owner changed; resumes or rolls back a crashed run first.'))
+  withFleetOptions(fleet.command('rebalance').description('Move every tenant whose placement owner changed; resumes or rolls back a crashed run first.'))
     .option('--dry-run', 'print the plan and change nothing')
     .option('--concurrency <n>', 'tenants moved at once', (v) => Number.parseInt(v, 10), 2)
     .action(async (opts: FleetOpts & { dryRun?: boolean; concurrency: number }) => {

@@ -26,7 +26,19 @@ export async function addShard(blob: BlobStore, adminKey: string, shard: { id: s
   const placement = await initPlacement();
   const current = await readManifestOrFail(manifests);
   if (current.shards.some((s) => s.id === shard.id)) throw new AppError('FLEET_SHARD_EXISTS', { details: { id: shard.id } });
+  const sameUrl = current.shards.find((s) => s.url === url);
+  if (sameUrl !== undefined) throw new AppError('FLEET_SHARD_URL_TAKEN', { details: { url, shard: sameUrl.id } });
   const holdings = await holdingsOf(shardAdmins(current, adminKey));
+  // A shard that joins with tenants the fleet already serves would make them two owners.
+  const joining = await new ShardAdmin(shard.id, url, adminKey, 10_000).listTenants();
+  const held = new Map([...holdings].flatMap(([owner, ts]) => ts.map((t) => [t.id, owner] as const)));
+  const twice = joining.filter((t) => held.has(t.id));
+  if (twice.length > 0) {
+    throw new AppError('VALIDATION_FAILED', {
+      message: `the shard at ${url} holds tenants the fleet already serves elsewhere (${twice.slice(0, 5).map((t) => `${t.id} on ${held.get(t.id)}`).join(', ')}); start it with an empty --data`,
+      details: { tenants: twice.length },
+    });
+  }
   let pinned = 0;
   const snap = await manifests.update((cur) => {
     if (cur === null) throw new AppError('ROUTER_MANIFEST_UNAVAILABLE');

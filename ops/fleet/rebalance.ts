@@ -6,6 +6,7 @@ import type { BlobStore } from '../../router/blob/blob-store.ts';
 import type { Manifest } from '../../router/manifest/manifest-schema.ts';
 import { manifestStore, type ManifestStore } from '../../router/manifest/manifest-store.ts';
 import { initPlacement } from '../../router/placement/rendezvous.ts';
+import { fencedTenants } from './fence-records.ts';
 import { JournalWriter, TERMINAL, type Journal } from './move-journal.ts';
 import { resumeMove, runMove, type MoveContext } from './move-tenant.ts';
 import { dropAgreeingOverrides, planMoves, type Holdings, type PlannedMove } from './rebalance-plan.ts';
@@ -128,9 +129,11 @@ export async function rebalance(opts: RebalanceOptions): Promise<RebalanceReport
     }
   });
 
-  // 4. Tidy: drop overrides that agree with placement (unless the source never acknowledged the
+  // 4. Tidy (a manifest write only if something changes: nothing to move leaves the version alone):
+  //    drop overrides that agree with placement (unless the source never acknowledged the
   //    move, so its start-up fencing still needs the epoch), and drop drained shards.
-  const keep = new Set(writer.journal.moves.filter((m) => m.state === 'done' && !m.sourceMarked).map((m) => m.tenant));
+  //    Tenants restored away from a lost shard keep theirs for good: that epoch fences the lost shard.
+  const keep = new Set([...writer.journal.moves.filter((m) => m.state === 'done' && !m.sourceMarked).map((m) => m.tenant), ...(await fencedTenants(opts.blob))]);
   // A shard that does not answer now is simply not known to be empty (it stays in the manifest).
   const empty = new Set<string>();
   await Promise.all(

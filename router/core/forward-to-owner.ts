@@ -6,6 +6,7 @@ import { shardById, type Manifest, type ManifestShard } from '../manifest/manife
 import type { ManifestView } from '../manifest/manifest-poller.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import { errorResponse } from './error-response.ts';
+import type { ShardReachability } from './shard-reachability.ts';
 
 /** A request to send, before any Request object is built. */
 export interface OutgoingParts {
@@ -45,6 +46,8 @@ export interface ForwardDeps {
   readonly holdPollMs: number;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Shards known to be unreachable are not tried: their tenants get a clear 503 at once. */
+  readonly reachability?: ShardReachability;
 }
 
 export interface OutgoingRequest {
@@ -74,6 +77,10 @@ export async function forwardToOwner(deps: ForwardDeps, out: OutgoingRequest): P
     if (out.signal?.aborted === true) {
       if (holdUntil !== null) deps.observer.hold?.('abandoned');
       return errorResponse(new AppError('ROUTER_CLIENT_GONE'), out.requestId);
+    }
+    if (deps.reachability?.isDown(target.id) === true) {
+      if (holdUntil !== null) deps.observer.hold?.('expired');
+      return errorResponse(new AppError('ROUTER_SHARD_UNREACHABLE', { headers: { 'retry-after': '1' }, details: { shard: target.id } }), out.requestId);
     }
     const res = await sendOnce(deps, target, out);
     if (res.status === 421 && replayable) {

@@ -10,6 +10,7 @@ import { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from 
 import { errorResponse, jsonResponse } from './error-response.ts';
 import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
 import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
+import type { ShardReachability } from './shard-reachability.ts';
 import { HOP_BY_HOP_REQUEST, requestIdOf } from './request-id.ts';
 import { isTenantCreate, isTenantRestore, tenantFromCreateBody, tenantFromHead, tenantFromRestoreBody } from './request-tenant.ts';
 
@@ -25,6 +26,14 @@ export interface RouterCoreOptions {
   readonly authThrottle?: AuthThrottleOptions;
   /** Append to an incoming x-forwarded-for instead of replacing it (only behind a trusted proxy). */
   readonly trustForwardedFor?: boolean;
+  /**
+   * The forwarder's fetch performs WebSocket upgrades itself (a Workers runtime): a request with
+   * `Upgrade: websocket` keeps that header and goes through the same owner/421/503-frozen path as
+   * any other. The Node adapter pipes upgrades itself (router/node/ws-passthrough.ts) and leaves this off.
+   */
+  readonly upgradesByFetch?: boolean;
+  /** Health-probe state of the shards (the Node adapter probes them); unreachable ones answer 503 at once. */
+  readonly reachability?: ShardReachability;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -75,7 +84,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   const admin = createAdminAuth(opts.adminKeyHashes);
   const throttle = createAuthThrottle({ now, ...opts.authThrottle });
   const fleet = { forward: opts.forward, placement: opts.placement, fanoutTimeoutMs: limits.fanoutTimeoutMs, ...(opts.manifestStatus ? { manifestStatus: opts.manifestStatus } : {}) };
-  const fwd = { manifest: opts.manifest, placement: opts.placement, forward: opts.forward, observer, maxHops: limits.maxHops, holdLimitMs: limits.holdLimitMs, holdPollMs: limits.holdPollMs, now, sleep };
+  const fwd = { manifest: opts.manifest, placement: opts.placement, forward: opts.forward, observer, maxHops: limits.maxHops, holdLimitMs: limits.holdLimitMs, holdPollMs: limits.holdPollMs, now, sleep, ...(opts.reachability === undefined ? {} : { reachability: opts.reachability }) };
 
   type Args = [RequestContext, string];
   const router = IttyRouter<IRequest, Args, Response>();
@@ -152,6 +161,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
     const headers = new Headers(req.headers);
     const connectionListed = (req.headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
     for (const h of [...HOP_BY_HOP_REQUEST, ...connectionListed]) headers.delete(h);
+    if (opts.upgradesByFetch === true && (req.headers.get('upgrade') ?? '').toLowerCase() === 'websocket') headers.set('upgrade', 'websocket');
     headers.set('x-request-id', rid);
     if (ctx.clientAddress !== undefined) {
       const prior = req.headers.get('x-forwarded-for');

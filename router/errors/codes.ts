@@ -72,6 +72,7 @@ const table = {
   // router
   ROUTER_NO_TENANT: { status: 401, rpc: RPC.unauthorized, message: 'The request names no tenant and is not a fleet-wide route.' },
   ROUTER_NO_OWNER: { status: 503, rpc: RPC.unavailable, message: 'No shard is available for this tenant.' },
+  ROUTER_SHARD_UNREACHABLE: { status: 503, rpc: RPC.unavailable, message: 'The shard that owns this tenant is unreachable (it fails its health checks); retry later.' },
   ROUTER_UPSTREAM_DOWN: { status: 502, rpc: RPC.upstream, message: 'The owning shard did not answer.' },
   ROUTER_UPSTREAM_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The owning shard did not answer in time.' },
   ROUTER_TOO_MANY_HOPS: { status: 508, rpc: RPC.upstream, message: 'Shards kept redirecting; gave up after the hop limit.' },
@@ -106,6 +107,10 @@ const table = {
   MOVE_FAILED: { status: 500, rpc: RPC.internal, message: 'A tenant move failed and was rolled back.' },
   FLEET_SHARD_EXISTS: { status: 409, rpc: RPC.conflict, message: 'A shard with this id is already in the manifest.' },
   FLEET_SHARD_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No shard with this id in the manifest.' },
+  FLEET_EXISTS: { status: 409, rpc: RPC.conflict, message: 'A fleet manifest already exists in this blob store.' },
+  FLEET_SHARD_REACHABLE: { status: 409, rpc: RPC.conflict, message: 'The shard still answers: it is not lost (drain it with remove-shard instead).' },
+  FLEET_SHARD_URL_TAKEN: { status: 409, rpc: RPC.conflict, message: 'Another shard in the manifest already has this URL.' },
+  TENANT_THAW_REFUSED: { status: 409, rpc: RPC.conflict, message: 'The tenant is frozen for a move that is still in flight or committed elsewhere; settle it with rebalance.' },
 
   // quotas
   QUOTA_REQUESTS_MINUTE: { status: 429, rpc: RPC.quota, message: 'Requests-per-minute limit reached.' },

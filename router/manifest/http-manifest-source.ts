@@ -1,5 +1,5 @@
 // A manifest served over http(s): conditional GET with If-None-Match, bounded time and size.
-import { createHash } from 'node:crypto';
+// Runtime-neutral (Web fetch, crypto.subtle): the Node router and the Workers entry both use it.
 import { AppError } from '../errors/app-error.ts';
 import { parseManifestText } from './manifest-schema.ts';
 import type { ManifestSource } from './manifest-source.ts';
@@ -50,10 +50,10 @@ export function httpManifestSource(url: string, opts: HttpManifestSourceOptions 
         await res.body?.cancel();
         throw new AppError('MANIFEST_INVALID', { message: `${shown}: larger than ${maxBytes} bytes` });
       }
-      const bytes = Buffer.from(await res.arrayBuffer());
-      if (bytes.length > maxBytes) throw new AppError('MANIFEST_INVALID', { message: `${shown}: larger than ${maxBytes} bytes` });
-      const manifest = parseManifestText(bytes.toString('utf8'), shown);
-      const tag = res.headers.get('etag') ?? `"${createHash('sha256').update(bytes).digest('hex')}"`;
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (bytes.byteLength > maxBytes) throw new AppError('MANIFEST_INVALID', { message: `${shown}: larger than ${maxBytes} bytes` });
+      const manifest = parseManifestText(new TextDecoder().decode(bytes), shown);
+      const tag = res.headers.get('etag') ?? `"${await sha256Hex(bytes)}"`;
       return { manifest, etag: tag };
     },
     async close() {},
@@ -68,7 +68,7 @@ function splitCredentials(url: string): { target: string; authorization: string 
     return { target: url, authorization: undefined };
   }
   if (u.username === '' && u.password === '') return { target: url, authorization: undefined };
-  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  const basic = base64Utf8(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`);
   u.username = '';
   u.password = '';
   return { target: u.href, authorization: `Basic ${basic}` };
@@ -82,4 +82,15 @@ function redactUrl(url: string): string {
   } catch {
     return '(invalid url)';
   }
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function base64Utf8(text: string): string {
+  let binary = '';
+  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
+  return btoa(binary);
 }

@@ -17,6 +17,8 @@ export interface ManifestStore {
   /**
    * Read-modify-write: `change` gets the current manifest (null if none) and returns the next one
    * without caring about the version (it is set to current + 1). Retries on conflict up to `retries` times.
+   * A change that leaves the manifest as it is writes nothing and returns the current snapshot (the
+   * version moves only when something changed: routers and fencing read the version as "news").
    */
   update(change: (current: Manifest | null) => ManifestInput, opts?: { retries?: number }): Promise<ManifestSnapshot>;
 }
@@ -59,6 +61,7 @@ export function manifestStore(store: BlobStore): ManifestStore {
     for (let attempt = 0; ; attempt++) {
       const cur = await read();
       const proposed = change(cur?.manifest ?? null);
+      if (cur !== null && sameContent(cur.manifest, proposed)) return cur;
       const next = { ...proposed, version: cur === null ? Math.max(1, proposed.version) : cur.manifest.version + 1 };
       try {
         return await write(next, cur);
@@ -70,4 +73,13 @@ export function manifestStore(store: BlobStore): ManifestStore {
   };
 
   return { url, read, write, update };
+}
+
+/** Equal shards and overrides (versions aside), compared in their canonical serialized form. */
+function sameContent(current: Manifest, proposed: ManifestInput): boolean {
+  try {
+    return serializeManifest(parseManifest({ ...proposed, version: current.version })) === serializeManifest(current);
+  } catch {
+    return false; // invalid: let write() report it
+  }
 }

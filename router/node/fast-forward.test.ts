@@ -52,7 +52,7 @@ async function routerFor(t: TestContext, shards: { id: string; url: string }[], 
   const dir = tempDir(t, 'ocmu-fast-');
   const manifestPath = join(dir, 'manifest.json');
   writeFileSync(manifestPath, serializeManifest(parseManifest({ version: 1, shards: shards.map((s) => ({ ...s, weight: 1 })), overrides })));
-  const router = await startRouter(parseRouterConfig({ port: 0, manifest: manifestPath, logLevel: 'silent', ...extra }), { log: createRouterLogger('silent') });
+  const router = await startRouter(parseRouterConfig({ port: 0, manifest: manifestPath, logLevel: 'silent', healthProbe: { intervalMs: 0 }, ...extra }), { log: createRouterLogger('silent') });
   t.after(() => router.close());
   return { router, manifestPath };
 }

@@ -16,6 +16,7 @@ import type { AuthThrottle } from '../core/auth-throttle.ts';
 import { HOP_BY_HOP_REQUEST, requestIdOf } from '../core/request-id.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { upstreamError, type RouterObserver } from '../core/forward-to-owner.ts';
+import type { ShardReachability } from '../core/shard-reachability.ts';
 import { bearerOf, parseTenantToken } from '../identity/tenant-id.ts';
 import type { ManifestView } from '../manifest/manifest-poller.ts';
 import { shardById, type Manifest, type ManifestShard } from '../manifest/manifest-schema.ts';
@@ -26,6 +27,8 @@ export interface FastPathDeps {
   readonly manifest: ManifestView;
   readonly placement: Placement;
   readonly dispatcherFor: (shardUrl: string) => Dispatcher;
+  /** Requests for an unreachable shard go to the core, which answers 503 ROUTER_SHARD_UNREACHABLE. */
+  readonly reachability: Pick<ShardReachability, 'isDown'>;
   readonly throttle: AuthThrottle;
   readonly observer: RouterObserver;
   /** Time to the response headers, by status (the router's request histogram). */
@@ -172,7 +175,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const manifest = deps.manifest.current();
     if (manifest === null) return null;
     const shard = ownerOf(manifest, token.tenantId);
-    if (shard === null) return null;
+    if (shard === null || deps.reachability.isDown(shard.id)) return null; // the core answers those
 
     const rid = requestIdOf(requestId);
     headers.push(

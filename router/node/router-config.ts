@@ -38,6 +38,15 @@ export const RouterConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Active health probes (GET /healthz) of every shard: `failures` misses in a row mark a shard
+     * unreachable (its tenants get 503 ROUTER_SHARD_UNREACHABLE at once, requests waiting on it end),
+     * one answer marks it up again. intervalMs 0 turns probing off.
+     */
+    healthProbe: z
+      .object({ intervalMs: z.number().int().nonnegative().default(1000), timeoutMs: z.number().int().positive().default(1000), failures: z.number().int().positive().default(2) })
+      .strict()
+      .prefault({}),
     authThrottle: z
       .object({ limit: z.number().int().positive().default(20), windowMs: z.number().int().positive().default(60_000) })
       .strict()

@@ -14,7 +14,7 @@ import { startTestFleet } from '../../test/helpers/router-fleet-fixture.ts';
 import { tempDir } from '../../test/helpers/shard-fixture.ts';
 
 async function routerOn(t: TestContext, manifest: string, extra: Record<string, unknown> = {}): Promise<RunningRouter> {
-  const router = await startRouter(parseRouterConfig({ port: 0, manifest, logLevel: 'silent', ...extra }), { log: createRouterLogger('silent') });
+  const router = await startRouter(parseRouterConfig({ port: 0, manifest, logLevel: 'silent', healthProbe: { intervalMs: 0 }, ...extra }), { log: createRouterLogger('silent') });
   t.after(() => router.close());
   return router;
 }
@@ -192,4 +192,48 @@ void test('regression: discarding a 421 body in the Node adapter does not crash 
     assert.equal(((await res.json()) as { result: { shard: string } }).result.shard, 's2');
   }
   assert.equal(router.poller.current()?.version, 3);
+});
+
+void test('a shard that stops answering (a cut link): its health probes fail, waiting requests end and new ones get 503 ROUTER_SHARD_UNREACHABLE at once; it recovers when it answers', async (t) => {
+  // A "shard" whose host accepts TCP but answers nothing while `silent` (as a partitioned host would look
+  // to an established keep-alive connection), and answers normally otherwise.
+  let silent = false;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (silent) return;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: req.url }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const manifestPath = join(tempDir(t, 'ocmu-cut-'), 'manifest.json');
+  writeFileSync(manifestPath, serializeManifest(parseManifest({ version: 1, shards: [{ id: 'c1', url, weight: 1 }] })));
+  const router = await routerOn(t, manifestPath, { healthProbe: { intervalMs: 100, timeoutMs: 200, failures: 2 } });
+  const call = (): Promise<Response> => fetch(`${router.url}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal((await call()).status, 200);
+
+  silent = true;
+  const started = Date.now();
+  const waiting = await call(); // sent before the probes notice: ended when they do
+  assert.equal(waiting.status, 503);
+  assert.equal(((await waiting.json()) as { error: { code: string } }).error.code, 'ROUTER_SHARD_UNREACHABLE');
+  assert.ok(Date.now() - started < 5_000, `ended after ${Date.now() - started} ms`);
+  const next = await call();
+  assert.equal(next.status, 503);
+  assert.equal(next.headers.get('retry-after'), '1');
+  assert.deepEqual(((await next.json()) as { error: { details: unknown } }).error.details, { shard: 'c1' });
+
+  silent = false;
+  server.closeAllConnections(); // the stuck connections of the "partition" are gone with it
+  let back = await call();
+  const deadline = Date.now() + 10_000;
+  while (back.status !== 200 && Date.now() < deadline) {
+    await back.body?.cancel();
+    await new Promise((r) => setTimeout(r, 50));
+    back = await call();
+  }
+  assert.equal(back.status, 200, 'serving again once a probe is answered');
 });

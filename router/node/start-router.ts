@@ -14,6 +14,9 @@ import { createNodeHandler } from './node-handler.ts';
 import type { RouterConfig } from './router-config.ts';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics.ts';
 import { createUndiciForwarder } from './undici-forwarder.ts';
+import { startShardProber } from './shard-prober.ts';
+import { createShardReachability } from '../core/shard-reachability.ts';
+import { AppError } from '../errors/app-error.ts';
 import { handleUpgrade } from './ws-passthrough.ts';
 
 export interface RunningRouter {
@@ -78,8 +81,15 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       log.warn({ shardId: shard, code }, 'upstream failed');
     },
   };
+  const reachability = createShardReachability({ failures: config.healthProbe.failures });
+  reachability.onDown((shardId) => {
+    const shard = poller.current()?.shards.find((s) => s.id === shardId);
+    log.warn({ shardId, url: shard?.url }, 'shard unreachable (health probes failing): its tenants get 503 until it answers again');
+    if (shard !== undefined) forwarder.reset(shard.url, new AppError('ROUTER_SHARD_UNREACHABLE', { headers: { 'retry-after': '1' }, details: { shard: shardId } }));
+  });
   const core = createRouterCore({
     manifest: poller,
+    reachability,
     manifestStatus: () => poller.status(),
     placement,
     forward: forwarder.forward,
@@ -97,6 +107,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
     now,
   });
   await poller.start();
+  const prober = config.healthProbe.intervalMs > 0 ? startShardProber({ manifest: poller, reachability, intervalMs: config.healthProbe.intervalMs, timeoutMs: config.healthProbe.timeoutMs }) : undefined;
   if (poller.current() === null) log.warn({ source: source.url, error: poller.status().lastError }, 'no valid manifest yet; not ready until one appears');
 
   const fast = config.fastPath
@@ -104,6 +115,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         manifest: poller,
         placement,
         dispatcherFor: forwarder.dispatcherFor,
+        reachability,
         throttle: core.throttle,
         observer,
         recordRequest: metrics.request,
@@ -152,6 +164,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       });
     });
   } catch (err) {
+    await prober?.close();
     await poller.close();
     await forwarder.close();
     throw err;
@@ -173,6 +186,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         const deadline = setTimeout(() => server.closeAllConnections(), config.limits.drainTimeoutMs);
         await drained;
         clearTimeout(deadline);
+        await prober?.close();
         await poller.close();
         await forwarder.close();
       })();

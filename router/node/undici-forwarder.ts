@@ -23,6 +23,8 @@ export interface UndiciForwarder {
   retain(shardUrls: readonly string[]): void;
   /** The keep-alive pool for a shard URL (the Node fast path dispatches on it directly). */
   dispatcherFor(shardUrl: string): Pool;
+  /** Ends every request in flight to a shard with `reason` (it became unreachable); a new pool follows. */
+  reset(shardUrl: string, reason: Error): void;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,12 @@ export function createUndiciForwarder(opts: UndiciForwarderOptions = {}): Undici
   return {
     forward: Object.assign(forward, { parts }) satisfies Forwarder,
     dispatcherFor: poolFor,
+    reset(shardUrl, reason) {
+      const p = pools.get(shardUrl);
+      if (p === undefined) return;
+      pools.delete(shardUrl);
+      void p.destroy(reason).catch(() => {});
+    },
     retain(origins: readonly string[]) {
       const keep = new Set(origins);
       for (const [url, p] of pools) {

@@ -39,6 +39,14 @@ export const ShardConfigSchema = z
         rpcBatchResponseMaxBytes: z.number().int().positive().default(16 * 1024 * 1024),
         /** Requests (and WebSocket messages) of one tenant in flight at once; more get 429 QUOTA_CONCURRENT_REQUESTS. */
         tenantConcurrentRequests: z.number().int().positive().default(64),
+        /**
+         * At most this many tenants resident (databases open, features active); the least recently
+         * used unpinned ones are evicted beyond it. Each holds up to 6 descriptors and ~1 MB (see
+         * docs/configuration.md): 128 keeps a shard under 1,000 descriptors and well inside 1 GB.
+         */
+        residentTenants: z.number().int().positive().default(128),
+        /** A resident tenant unused this long is evicted (checked by one shard-wide timer). */
+        idleSeconds: z.number().positive().default(300),
       })
       .strict()
       .default({
@@ -53,6 +61,8 @@ export const ShardConfigSchema = z
         responseMaxBytes: 16 * 1024 * 1024,
         rpcBatchResponseMaxBytes: 16 * 1024 * 1024,
         tenantConcurrentRequests: 64,
+        residentTenants: 128,
+        idleSeconds: 300,
       }),
     /** Defaults under every tenant's overlay (tenant-visible keys only). */
     tenantDefaults: TenantOverlaySchema.default({}),

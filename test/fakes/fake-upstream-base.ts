@@ -66,6 +66,7 @@ export class FakeServerBase {
   url = '';
   private server: Server | undefined;
   private readonly abortWaiters: (() => void)[] = [];
+  private readonly hungWaiters: (() => void)[] = [];
   private held: { arrived: () => void; released: Promise<void> } | null = null;
   private readonly routes: Map<string, Handler>;
 
@@ -105,6 +106,20 @@ export class FakeServerBase {
         release();
       },
     };
+  }
+
+  /** Ends every hang (`hangAfterChunks`): held streams go on to their end. */
+  resumeHung(): void {
+    this.behaviour = { ...this.behaviour, hangAfterChunks: null };
+    for (const w of this.hungWaiters.splice(0)) w();
+  }
+
+  /** A stream hung by `hangAfterChunks`: true when resumed, false when its client left first. */
+  whileHung(res: ServerResponse): Promise<boolean> {
+    return new Promise((resolve) => {
+      res.on('close', () => resolve(false));
+      this.hungWaiters.push(() => resolve(true));
+    });
   }
 
   /** Resolves when the next client abort mid-stream is observed. */
@@ -181,8 +196,7 @@ export async function writeSse(res: ServerResponse, fake: FakeServerBase, frames
     if (gone) return false;
     if (f.content === true) {
       if (fake.behaviour.hangAfterChunks !== null && contentSent >= fake.behaviour.hangAfterChunks) {
-        await new Promise<void>((resolve) => res.on('close', () => resolve()));
-        return false;
+        if (!(await fake.whileHung(res))) return false;
       }
       if (fake.behaviour.dropAfterChunks !== null && contentSent >= fake.behaviour.dropAfterChunks) {
         await flushed; // what was written reaches the client before the connection breaks

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { mintAdminKey } from '../../router/identity/tenant-id.ts';
 import { parseManifest, serializeManifest, type Manifest } from '../../router/manifest/manifest-schema.ts';
+import type { ShardConfigInput } from '../../shard/config/shard-config.ts';
 import { startTestShard, tempDir, type TestShard } from './shard-fixture.ts';
 
 export interface TestFleet {
@@ -15,11 +16,12 @@ export interface TestFleet {
   writeManifest(version: number, ids?: string[], overrides?: Manifest['overrides']): Manifest;
 }
 
-export async function startTestFleet(t: TestContext, n: number): Promise<TestFleet> {
+/** `config` is added to every shard's config (providers, limits); ids are s1..sN. */
+export async function startTestFleet(t: TestContext, n: number, opts: { config?: Partial<ShardConfigInput> } = {}): Promise<TestFleet> {
   const adminKey = mintAdminKey();
   const shards: TestShard[] = [];
   for (let i = 1; i <= n; i++) {
-    shards.push(await startTestShard(t, { adminKey, config: { id: `s${i}`, logLevel: 'warn' } }));
+    shards.push(await startTestShard(t, { adminKey, config: { logLevel: 'warn', ...opts.config, id: `s${i}` } }));
   }
   const dir = tempDir(t, 'ocmu-fleet-');
   const manifestPath = join(dir, 'manifest.json');
