@@ -31,6 +31,7 @@ const table = {
   // request shape
   BAD_REQUEST: { status: 400, rpc: RPC.invalidParams, message: 'The request is malformed.' },
   VALIDATION_FAILED: { status: 400, rpc: RPC.invalidParams, message: 'A field failed validation.' },
+  RESPONSE_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The answer would be larger than the limit; ask for less (fewer items, a smaller page) or page through it.' },
   BODY_TOO_LARGE: { status: 413, rpc: RPC.tooLarge, message: 'The request body is larger than the limit.' },
   NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, rpc: RPC.methodNotFound, message: 'This method is not allowed on this route.' },
@@ -42,6 +43,7 @@ const table = {
   AUTH_INVALID: { status: 401, rpc: RPC.unauthorized, message: 'Invalid credentials.' },
   AUTH_FORBIDDEN: { status: 403, rpc: RPC.forbidden, message: 'These credentials may not call this operation.' },
   AUTH_TENANT_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'This tenant is disabled.' },
+  AUTH_GRACE_TOKEN_LIMITED: { status: 403, rpc: RPC.forbidden, message: 'A token in its rotation grace period reads and works but cannot rotate, delete the tenant or change credentials; use the current token.' },
   AUTH_TOO_MANY_FAILURES: { status: 429, rpc: RPC.quota, message: 'Too many failed authentication attempts from this address.' },
 
   // tenants (shard)
@@ -51,6 +53,7 @@ const table = {
   SHARD_TENANT_MOVED: { status: 421, rpc: RPC.misdirected, message: 'This shard does not own the tenant.' },
   SHARD_TENANT_FROZEN: { status: 503, rpc: RPC.unavailable, message: 'The tenant is frozen for a move; retry shortly.' },
   SHARD_TENANT_BUSY: { status: 409, rpc: RPC.conflict, message: 'The tenant is in a state that does not allow this operation.' },
+  SHARD_WS_LIMIT: { status: 429, rpc: RPC.quota, message: 'This tenant has as many open WebSockets as allowed (limits.wsPerTenant); close one first.' },
   SHARD_DRAINING: { status: 503, rpc: RPC.unavailable, message: 'The shard is shutting down.' },
   SHARD_PATH_ESCAPE: { status: 400, rpc: RPC.invalidParams, message: 'The path resolves outside the tenant directory.' },
   SHARD_STATE_CORRUPT: { status: 500, rpc: RPC.internal, message: 'A tenant file on disk failed validation.' },
@@ -117,6 +120,7 @@ const table = {
   QUOTA_USD_DAY: { status: 429, rpc: RPC.quota, message: 'Daily cost limit reached.' },
   QUOTA_USD_MONTH: { status: 429, rpc: RPC.quota, message: 'Monthly cost limit reached.' },
   QUOTA_CONCURRENT_SESSIONS: { status: 429, rpc: RPC.quota, message: 'Concurrent session limit reached.' },
+  QUOTA_CONCURRENT_REQUESTS: { status: 429, rpc: RPC.quota, message: 'This tenant has as many requests in flight as allowed (limits.tenantConcurrentRequests); retry when one finishes.' },
   QUOTA_DISK: { status: 429, rpc: RPC.quota, message: 'Disk quota reached.' },
 
   // AI surface

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ShardConfig } from '../config/shard-config.ts';
 import type { TenantSockets } from '../http/tenant-sockets.ts';
+import type { TenantAdmission } from '../limits/tenant-admission.ts';
 import type { ShardMetrics } from '../observability/metrics.ts';
 import type { Ownership } from '../ownership/ownership.ts';
 import type { RpcMethod } from '../rpc/rpc-method.ts';
@@ -30,6 +31,8 @@ export interface CoreServices {
   readonly metrics: ShardMetrics;
   /** Open WebSockets per tenant (closed when the tenant is frozen, moved or deleted). */
   readonly sockets: TenantSockets;
+  /** Requests in flight per tenant, capped by limits.tenantConcurrentRequests (tenant-request.ts admits). */
+  readonly admission: TenantAdmission;
   readonly now: () => Date;
 }
 

@@ -16,6 +16,7 @@ import { TenantLifecycle } from '../tenants/tenant-lifecycle.ts';
 import { TenantStore } from '../tenants/tenant-store.ts';
 import { DATA_FORMAT, prepareDataDir } from '../tenants/data-format.ts';
 import { TenantSockets } from '../http/tenant-sockets.ts';
+import { TenantAdmission } from '../limits/tenant-admission.ts';
 import { defaultFeatures } from './features.ts';
 import { buildFeatures, featureConfigs } from './feature-loop.ts';
 import { lifecycleHooksOf, type BuiltFeature, type CoreServices, type LifecycleHooks, type ShardFeature } from './shard-feature.ts';
@@ -103,7 +104,8 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     tenantsResident: () => lifecycle.residentCount(),
     databasesOpen: () => databases.openCount(),
   });
-  const core: CoreServices = { config, dataDir, log: opts.log, audit, ownership, databases, lifecycle, store, metrics, sockets, now };
+  const admission = new TenantAdmission(config.limits.tenantConcurrentRequests);
+  const core: CoreServices = { config, dataDir, log: opts.log, audit, ownership, databases, lifecycle, store, metrics, sockets, admission, now };
   let built: BuiltFeature[];
   try {
     built = buildFeatures(features, core, configs);

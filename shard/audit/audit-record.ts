@@ -8,6 +8,8 @@ export interface AuditActor {
   type: 'admin' | 'tenant' | 'system';
   /** First 8 hex of the credential's SHA-256; never the credential. */
   keyId?: string;
+  /** A tenant's previous token used inside its rotation grace period (it may not change credentials). */
+  grace?: true;
 }
 
 export interface AuditInput {

@@ -32,6 +32,14 @@ export const ShardConfigSchema = z
         listPageMax: z.number().int().positive().default(500),
         /** How long the data of a moved-away tenant stays in <data>/retired/ before it is deleted. */
         retiredGraceHours: z.number().positive().default(24),
+        /** Open WebSockets per tenant (/ws); further upgrades get 429 SHARD_WS_LIMIT. */
+        wsPerTenant: z.number().int().positive().default(32),
+        /** Largest answer: one HTTP body (/v1/embeddings) or one JSON-RPC call's response; larger are refused or paged. */
+        responseMaxBytes: z.number().int().positive().default(16 * 1024 * 1024),
+        /** All responses of one JSON-RPC batch together (each call gets its share). */
+        rpcBatchResponseMaxBytes: z.number().int().positive().default(16 * 1024 * 1024),
+        /** Requests (and WebSocket messages) of one tenant in flight at once; more get 429 QUOTA_CONCURRENT_REQUESTS. */
+        tenantConcurrentRequests: z.number().int().positive().default(64),
         /**
          * At most this many tenants resident (databases open, features active); the least recently
          * used unpinned ones are evicted beyond it. Each holds up to 6 descriptors and ~1 MB (see
@@ -50,6 +58,10 @@ export const ShardConfigSchema = z
         frozenRetryAfterSeconds: 1,
         listPageMax: 500,
         retiredGraceHours: 24,
+        wsPerTenant: 32,
+        responseMaxBytes: 16 * 1024 * 1024,
+        rpcBatchResponseMaxBytes: 16 * 1024 * 1024,
+        tenantConcurrentRequests: 64,
         residentTenants: 128,
         idleSeconds: 300,
       }),

@@ -16,6 +16,7 @@ export function registerRpcRoutes(app: FastifyInstance, svc: ShardServices): voi
       const out = await dispatchRpcFrame(typeof req.body === 'string' ? req.body : '', {
         methods: svc.rpcMethods,
         maxBatch: svc.config.limits.rpcBatchMax,
+        responseLimits: svc.config.limits,
         context: () => ({ tenant, signal: abort.signal }),
         onCall: (method, outcome) => svc.metrics.rpcCalls.inc({ method: method ?? 'invalid', outcome }),
       });

@@ -48,11 +48,19 @@ export function authenticateTenant(
       svc.metrics.authFailures.inc({ kind: 'disabled' });
       throw new AppError('AUTH_TENANT_DISABLED');
     }
-    const actor: AuditActor = { type: 'tenant', keyId: auth.keyId };
+    const actor: AuditActor = auth.grace ? { type: 'tenant', keyId: auth.keyId, grace: true } : { type: 'tenant', keyId: auth.keyId };
     if (auth.grace) {
       svc.audit.append({ tenant: rec.id, actor, action: 'auth.token.grace_used', target: rec.id, outcome: 'ok', requestId });
     }
-    return { ctx: tenantContext(svc, rec.id, actor, requestId), release: release ?? (() => {}) };
+    // counted once authenticated, so a stranger's bad tokens cannot use up the tenant's places
+    const admitted = svc.admission.admit(rec.id);
+    return {
+      ctx: tenantContext(svc, rec.id, actor, requestId),
+      release: () => {
+        admitted();
+        release?.();
+      },
+    };
   } catch (err) {
     release?.();
     throw err;

@@ -14,9 +14,34 @@ interface Serving {
 
 export class TenantSockets {
   private readonly byTenant = new Map<string, Set<ClosableSocket>>();
+  /** Upgrades admitted but not yet open (the handshake is asynchronous), per tenant. */
+  private readonly opening = new Map<string, number>();
   private readonly serving = new AsyncLocalStorage<Serving>();
   private inflight = 0;
   private readonly idleWaiters: (() => void)[] = [];
+
+  /**
+   * Takes a place for one more socket of the tenant if it has fewer than `max` open or opening;
+   * returns the function that gives the place back once the socket is added (or the upgrade failed),
+   * or null when the tenant is at its limit.
+   */
+  tryReserve(tenantId: string, max: number): (() => void) | null {
+    const opening = this.opening.get(tenantId) ?? 0;
+    if ((this.byTenant.get(tenantId)?.size ?? 0) + opening >= max) return null;
+    this.opening.set(tenantId, opening + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.opening.get(tenantId) ?? 1) - 1;
+      if (n <= 0) this.opening.delete(tenantId);
+      else this.opening.set(tenantId, n);
+    };
+  }
+
+  count(tenantId: string): number {
+    return this.byTenant.get(tenantId)?.size ?? 0;
+  }
 
   add(tenantId: string, ws: ClosableSocket): void {
     let set = this.byTenant.get(tenantId);

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { toAppError } from '../../router/errors/app-error.ts';
+import { AppError, toAppError } from '../../router/errors/app-error.ts';
 import { parseTenantToken } from '../../router/identity/tenant-id.ts';
 import type { ShardServices } from '../app/shard-services.ts';
 import { dispatchRpcFrame, rpcError } from '../rpc/rpc-dispatch.ts';
@@ -21,10 +21,11 @@ export function upgradeCredential(req: IncomingMessage): string | undefined {
   return tok === undefined ? undefined : `Bearer ${tok}`;
 }
 
-/** A socket lives only as long as the token that opened it (rotation without grace ends it). */
+/** A socket lives only as long as HTTP would still admit its token (rotation without grace, disabling end it). */
 function credentialStillValid(svc: ShardServices, tenantId: string, keyId: string | undefined): boolean {
   const rec = svc.store.get(tenantId);
   if (rec === undefined) return svc.ownership.get(tenantId) !== undefined; // moved/frozen: the gate answers
+  if (rec.disabled) return false; // HTTP answers 403 AUTH_TENANT_DISABLED; a socket must not outlive that
   if (rec.token.keyId === keyId) return true;
   const prev = rec.previousToken;
   return prev !== undefined && prev.keyId === keyId && Date.parse(prev.notAfter) > svc.now().getTime();
@@ -60,9 +61,16 @@ export function wsRpcTransport(app: FastifyInstance, svc: ShardServices): Upgrad
       return;
     }
     release(); // the connection itself is not a request in flight; each message is
+    const place = svc.sockets.tryReserve(tenant.id, svc.config.limits.wsPerTenant);
+    if (place === null) {
+      refuseUpgrade(socket, new AppError('SHARD_WS_LIMIT', { details: { max: svc.config.limits.wsPerTenant }, headers: { 'retry-after': '1' } }));
+      return;
+    }
+    socket.once('close', place); // a handshake that never completes gives the place back
     wss.handleUpgrade(req, socket, head, (ws) => {
       const id = tenant.id;
       svc.sockets.add(id, ws);
+      place();
       svc.metrics.wsConnections.inc();
       const abort = new AbortController();
       const notify = (method: string, params: unknown): void => {
@@ -72,12 +80,22 @@ export function wsRpcTransport(app: FastifyInstance, svc: ShardServices): Upgrad
         const frame = isBinary ? '' : data.toString();
         void (async () => {
           if (!credentialStillValid(svc, id, tenant.actor.keyId)) {
-            ws.close(4001, 'credential revoked (token rotated or tenant deleted)');
+            ws.close(4001, 'credential revoked (token rotated, tenant disabled or deleted)');
             return;
           }
           let rel: (() => void) | null = null;
           try {
-            rel = svc.ownership.enter(id);
+            const gate = svc.ownership.enter(id);
+            try {
+              const admitted = svc.admission.admit(id);
+              rel = () => {
+                admitted();
+                gate?.();
+              };
+            } catch (err) {
+              gate?.();
+              throw err;
+            }
           } catch (err) {
             const e = toAppError(err);
             ws.send(JSON.stringify(rpcError(null, e.code, e.details)));
@@ -95,6 +113,7 @@ export function wsRpcTransport(app: FastifyInstance, svc: ShardServices): Upgrad
               const out = await dispatchRpcFrame(frame, {
                 methods: svc.rpcMethods,
                 maxBatch: svc.config.limits.rpcBatchMax,
+                responseLimits: svc.config.limits,
                 context: () => ({ tenant, signal: abort.signal, notify }),
                 onCall: (method, outcome) => svc.metrics.rpcCalls.inc({ method: method ?? 'invalid', outcome }),
               });

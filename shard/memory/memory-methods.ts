@@ -28,6 +28,7 @@ export function createMemoryMethods(deps: MemoryDeps = {}): RpcMethod[] {
   return [
     defineMethod({
       name: 'memory.add',
+      writesDisk: true,
       summary: 'Adds a document to memory (or replaces the one with the same id); returns its id.',
       params: AddParams,
       handler: async (ctx, p) => {
@@ -70,6 +71,7 @@ export function createMemoryMethods(deps: MemoryDeps = {}): RpcMethod[] {
     }),
     defineMethod({
       name: 'memory.reindex',
+      writesDisk: true,
       summary: 'Builds the vector index for the configured embedder in the background (force: from scratch); returns progress.',
       params: z.object({ force: z.boolean().optional() }),
       handler: (ctx, p) => tenantMemory(ctx.tenant, env).reindex(p.force === true),

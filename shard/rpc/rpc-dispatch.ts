@@ -1,8 +1,12 @@
 // JSON-RPC 2.0 dispatch over one frame: batches, notifications, the spec's error codes, and the
 // project's error table for application errors. Transport-free: /rpc and /ws both call it.
-import { type AppError, toAppError } from '../../router/errors/app-error.ts';
+import type { AppError} from '../../router/errors/app-error.ts';
+import { toAppError } from '../../router/errors/app-error.ts';
 import { parseWith } from '../../router/errors/zod-error.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
+import { refuseGraceCredential } from '../auth/grace-credential.ts';
+import { assertDiskRoom } from '../limits/disk-quota.ts';
+import { responseTooLarge, rpcCallBudget, type ResponseLimits } from '../limits/response-bounds.ts';
 import type { RpcContext, RpcMethod } from './rpc-method.ts';
 
 type Id = string | number | null;
@@ -20,6 +24,8 @@ export interface DispatchOptions {
   maxBatch: number;
   /** Builds the per-call context; may throw an AppError (ownership, auth), answered as an RPC error. */
   context: () => RpcContext;
+  /** Response bounds: one call's answer and a batch's answers together. */
+  responseLimits: ResponseLimits;
   /** Observes each call (metrics, logs). */
   onCall?: (method: string | null, outcome: 'ok' | 'error', err?: AppError) => void;
 }
@@ -45,7 +51,11 @@ function validId(v: unknown): v is Id {
   return v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 }
 
-/** Dispatches a raw frame; returns the response text, or null when nothing is to be sent. */
+/**
+ * Dispatches a raw frame; returns the response text, or null when nothing is to be sent. Each call
+ * of a batch may answer its share of the batch's response bound (`ctx.resultBudgetBytes`, which
+ * paging methods read); a result past it is replaced by RESPONSE_TOO_LARGE before it is sent.
+ */
 export async function dispatchRpcFrame(frame: string, opts: DispatchOptions): Promise<string | null> {
   let parsed: unknown;
   try {
@@ -54,22 +64,27 @@ export async function dispatchRpcFrame(frame: string, opts: DispatchOptions): Pr
     opts.onCall?.(null, 'error');
     return JSON.stringify(rpcError(null, 'RPC_PARSE_ERROR'));
   }
-  const out = await dispatchRpcValue(parsed, opts);
-  return out === null ? null : JSON.stringify(out);
+  if (!Array.isArray(parsed)) return dispatchOne(parsed, opts, rpcCallBudget(1, opts.responseLimits));
+  if (parsed.length === 0) return JSON.stringify(rpcError(null, 'RPC_INVALID_REQUEST', { reason: 'empty batch' }));
+  if (parsed.length > opts.maxBatch) return JSON.stringify(rpcError(null, 'RPC_BATCH_TOO_LARGE', { max: opts.maxBatch }));
+  const budget = rpcCallBudget(parsed.length, opts.responseLimits);
+  const texts = (await Promise.all(parsed.map((item) => dispatchOne(item, opts, budget)))).filter((r): r is string => r !== null);
+  return texts.length === 0 ? null : `[${texts.join(',')}]`;
 }
 
-export async function dispatchRpcValue(parsed: unknown, opts: DispatchOptions): Promise<RpcResponse | RpcResponse[] | null> {
-  if (Array.isArray(parsed)) {
-    if (parsed.length === 0) return rpcError(null, 'RPC_INVALID_REQUEST', { reason: 'empty batch' });
-    if (parsed.length > opts.maxBatch) return rpcError(null, 'RPC_BATCH_TOO_LARGE', { max: opts.maxBatch });
-    const results = await Promise.all(parsed.map((item) => dispatchOne(item, opts)));
-    const present = results.filter((r): r is RpcResponse => r !== null);
-    return present.length === 0 ? null : present;
+/** One call, answered as JSON text (null for a notification). */
+async function dispatchOne(req: unknown, opts: DispatchOptions, budget: number): Promise<string | null> {
+  const res = await callOne(req, opts, budget);
+  if (res === null) return null;
+  const text = JSON.stringify(res);
+  if ('result' in res && Buffer.byteLength(text) > budget) {
+    const method = isObject(req) ? String(req['method']).slice(0, 100) : 'call';
+    return JSON.stringify(errorResponse(res.id, responseTooLarge(method, Buffer.byteLength(text), budget, 'ask for less (a smaller limit) or send this call alone')));
   }
-  return dispatchOne(parsed, opts);
+  return text;
 }
 
-async function dispatchOne(req: unknown, opts: DispatchOptions): Promise<RpcResponse | null> {
+async function callOne(req: unknown, opts: DispatchOptions, budget: number): Promise<RpcResponse | null> {
   if (!isObject(req) || req['jsonrpc'] !== '2.0' || typeof req['method'] !== 'string' || ('id' in req && !validId(req['id']))) {
     opts.onCall?.(null, 'error');
     const id = isObject(req) && validId(req['id']) ? (req['id'] as Id) : null;
@@ -89,7 +104,9 @@ async function dispatchOne(req: unknown, opts: DispatchOptions): Promise<RpcResp
   }
   try {
     const checked = parseWith(method.params, params ?? {}, { code: 'VALIDATION_FAILED', prefix: `Invalid params for ${method.name}`, root: '(params)' });
-    const ctx = opts.context();
+    const ctx: RpcContext = { ...opts.context(), resultBudgetBytes: budget };
+    if (method.changesCredentials === true) refuseGraceCredential(ctx.tenant.actor);
+    if (method.writesDisk === true) assertDiskRoom(ctx.tenant, Buffer.byteLength(JSON.stringify(params ?? {})));
     const result = await method.handler(ctx, checked);
     opts.onCall?.(method.name, 'ok');
     return isNotification ? null : { jsonrpc: '2.0', id, result: result === undefined ? null : result };

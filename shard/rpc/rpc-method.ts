@@ -8,6 +8,11 @@ export interface RpcContext {
   readonly signal: AbortSignal;
   /** Server events to this caller; present only over /ws. */
   readonly notify?: (method: string, params: unknown) => void;
+  /**
+   * The bytes this call's result may take (its share of the batch's bound). Methods whose answer
+   * size the caller controls page within it (chat.history: messagesWithin); a larger result is refused by the dispatcher.
+   */
+  readonly resultBudgetBytes?: number;
 }
 
 export interface RpcMethod<S extends z.ZodType = z.ZodType> {
@@ -15,6 +20,16 @@ export interface RpcMethod<S extends z.ZodType = z.ZodType> {
   readonly params: S;
   /** One line for docs and `rpc.discover`. */
   readonly summary: string;
+  /**
+   * Changes the tenant's credentials or existence (rotate, delete, channel secrets): refused to a
+   * token in its rotation grace period, so a leaked old token cannot lock the owner out.
+   */
+  readonly changesCredentials?: boolean;
+  /**
+   * Adds to the tenant's files (memory, sessions, config, agents): checked against the `diskBytes`
+   * quota before it runs, with its params' size as the least it will write (QUOTA_DISK).
+   */
+  readonly writesDisk?: boolean;
   readonly handler: (ctx: RpcContext, params: z.infer<S>) => unknown;
 }
 

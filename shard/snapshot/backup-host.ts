@@ -4,6 +4,7 @@ import { AppError, isTenantId, type BlobStore } from '../../router/index.ts';
 import type { CoreServices } from '../app/shard-feature.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
 import { commitStaged } from './commit-staged.ts';
+import { purgeExpiredDeletedBackups, retireTenantBackups } from './deleted-tenant-backups.ts';
 import { parseSnapshotKey, snapshotRef } from './snapshot-keys.ts';
 import { listSnapshots, type SnapshotListItem } from './snapshot-list.ts';
 import { stageRestore, type RestoreProgress } from './snapshot-restore.ts';
@@ -36,6 +37,8 @@ interface Caller {
 export interface BackupHostOptions {
   /** Least time between two backups a tenant starts itself (tenants.backup); admins are not limited. */
   readonly tenantBackupIntervalMs?: number;
+  /** Days a deleted tenant's backups are kept out of its id's reach before they are purged (0: at once). */
+  readonly deletedTenantRetentionDays?: number;
 }
 
 export class BackupHost {
@@ -44,11 +47,13 @@ export class BackupHost {
   readonly #busy = new Set<string>();
   readonly #tenantIntervalMs: number;
   readonly #lastTenantBackup = new Map<string, number>();
+  readonly #deletedRetentionDays: number;
 
   constructor(svc: CoreServices, blob: BlobStore | null, opts: BackupHostOptions = {}) {
     this.#svc = svc;
     this.#blob = blob;
     this.#tenantIntervalMs = opts.tenantBackupIntervalMs ?? 60_000;
+    this.#deletedRetentionDays = opts.deletedTenantRetentionDays ?? 7;
   }
 
   /**
@@ -131,6 +136,27 @@ export class BackupHost {
   /** Complete snapshots (archive and sidecar both present) of a tenant, oldest first. */
   async list(id: string): Promise<BackupListItem[]> {
     return listSnapshots(this.blob, id);
+  }
+
+  /**
+   * The tenant was deleted: its backups leave its snapshot prefix (deleted, or kept for
+   * `retentionDays` under an unguessable prefix), and sets kept past their retention are purged.
+   */
+  async retireDeletedTenant(id: string): Promise<void> {
+    if (this.#blob === null) return;
+    const now = this.#svc.now();
+    const retired = await retireTenantBackups(this.#blob, id, now, this.#deletedRetentionDays);
+    if (retired.objects > 0) {
+      this.#svc.audit.append({
+        tenant: id,
+        actor: { type: 'system' },
+        action: 'tenant.backups.retire',
+        target: id,
+        outcome: 'ok',
+        details: { objects: retired.objects, kept: retired.keptUnder !== null, purgeAfter: retired.purgeAfter },
+      });
+    }
+    await purgeExpiredDeletedBackups(this.#blob, now);
   }
 
   /** Deletes a snapshot by id or key: the sidecar first, so a half-deleted snapshot is never listed. */

@@ -121,7 +121,9 @@ export class TenantLifecycle {
     if (r === undefined) {
       // Not resident: nothing runs, but a database opened by other means still closes.
       this.deps.databases.close(tenantId);
-      return Promise.resolve();
+      // A deletion is still told to every feature: some keep data outside the tenant's directory
+      // (its backups in the blob store) that must not outlive it (issue 11 item 6).
+      return reason === 'deleted' ? this.tellDeleted(tenantId) : Promise.resolve();
     }
     if (r.deactivation !== undefined) return r.deactivation;
     r.deactivation = (async () => {
@@ -150,6 +152,18 @@ export class TenantLifecycle {
   }
 
   /** Deactivates every resident tenant (shutdown). */
+  private async tellDeleted(tenantId: string): Promise<void> {
+    const tenant = this.tenantOf(tenantId);
+    for (const hook of [...this.hooks]) {
+      if (hook.onInactive === undefined) continue;
+      try {
+        await hook.onInactive(tenant, 'deleted');
+      } catch (err) {
+        this.deps.onHookError?.(err, { tenantId, hook: hook.name, phase: 'inactive' });
+      }
+    }
+  }
+
   async deactivateAll(reason: InactiveReason): Promise<void> {
     for (const id of [...this.resident.keys()]) await this.deactivate(id, reason);
     this.deps.databases.closeAll();

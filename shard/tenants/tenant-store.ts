@@ -9,6 +9,7 @@ import { assertTenantId, mintTenantToken } from '../../router/identity/tenant-id
 import { keyIdOf, sha256Hex } from '../auth/token-hash.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
+import { refuseGraceCredential } from '../auth/grace-credential.ts';
 import type { Ownership } from '../ownership/ownership.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { KeyedLock } from './keyed-lock.ts';
@@ -35,7 +36,7 @@ export interface TenantStoreDeps {
   residency: { deactivate(tenantId: string, reason: InactiveReason): Promise<void> };
   now?: () => Date;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
-  /** Called when a tenant stops being served here (frozen, moved, deleted): end its live connections. */
+  /** Called when a tenant stops being served here (frozen, moved, deleted, disabled): end its live connections. */
   onTenantGone?: (id: string, reason: string) => void;
   /** Called when a tenant becomes owned and servable here (it is activated later, on demand). */
   onTenantOwned?: (id: string, cause: OwnedCause) => void;
@@ -177,6 +178,7 @@ export class TenantStore {
         updatedAt: this.now().toISOString(),
       };
       await this.writeRecord(next);
+      if (next.disabled && !rec.disabled) this.deps.onTenantGone?.(id, 'tenant disabled'); // HTTP refuses it now: so do its sockets
       const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
       this.deps.audit.append({
         tenant: id,
@@ -194,6 +196,7 @@ export class TenantStore {
   /** New token works at once; the old one stops at once or after `graceSeconds`. */
   rotate(id: string, graceSeconds: number, actor: AuditActor, requestId?: string): Promise<{ record: TenantRecord; token: string }> {
     return this.withLock(id, async () => {
+      refuseGraceCredential(actor);
       const rec = this.require(id);
       const token = mintTenantToken(id);
       const now = this.now();
@@ -222,6 +225,7 @@ export class TenantStore {
   /** Wipes the tenant's directory (audit records stay). */
   delete(id: string, actor: AuditActor, requestId?: string): Promise<void> {
     return this.withLock(id, async () => {
+      refuseGraceCredential(actor);
       this.require(id);
       this.deps.onTenantGone?.(id, 'tenant deleted');
       await this.deps.residency.deactivate(id, 'deleted');

@@ -26,6 +26,7 @@ export const agentMethods: RpcMethod[] = [
   }),
   defineMethod({
     name: 'agents.create',
+    writesDisk: true,
     summary: 'Creates an agent: {name, model, systemPrompt?, tools?, memory?, maxToolSteps?}.',
     params: AgentSpecSchema.extend({ name: AgentNameSchema }).strict(),
     handler: (ctx, p) => {
@@ -37,6 +38,7 @@ export const agentMethods: RpcMethod[] = [
   }),
   defineMethod({
     name: 'agents.update',
+    writesDisk: true,
     summary: 'Changes fields of an agent: {name, model?, systemPrompt?, tools?, memory?, maxToolSteps?}.',
     params: AgentPatchSchema.extend({ name: AgentNameSchema }).strict(),
     handler: (ctx, p) => {
@@ -70,6 +72,7 @@ export const agentMethods: RpcMethod[] = [
   }),
   defineMethod({
     name: 'agents.files.set',
+    writesDisk: true,
     summary: 'Writes an agent file (content null deletes it). MEMORY.md is injected when memory is on.',
     params: z.object({ name: AgentNameSchema, path: AgentFilePathSchema, content: z.string().nullable() }).strict(),
     handler: (ctx, p) => setAgentFile(ctx.tenant.stateDb(), p.name, p.path, p.content, iso()),

@@ -9,6 +9,7 @@ import { getAgent, type Agent } from '../agents/agent-store.ts';
 import type { RunService, TurnEvent, TurnInput } from '../run-service.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, FinishReason, ToolCall, ToolDef, Usage } from '../providers/provider.ts';
 import { SESSION_ID_PATTERN, assertSessionId } from '../sessions/session-store.ts';
+import { assertDiskRoom } from '../../limits/disk-quota.ts';
 
 export const SESSION_HEADER = 'x-openclawmu-session';
 export const AGENT_PREFIX = 'agent:';
@@ -80,6 +81,8 @@ export async function executeChat(
     const fresh = sessionId === null;
     if (isAgent && sessionId === null) sessionId = `s-${randomUUID()}`;
     if (sessionId !== null) opts.onSession?.(sessionId);
+    // an agent turn writes its session transcript: room for at least the incoming messages
+    if (isAgent) assertDiskRoom(tenant, Buffer.byteLength(JSON.stringify(job.messages)));
     const onChunk = opts.onChunk;
     const onEvent = onChunk === undefined ? undefined : (e: TurnEvent): void => void (e.type === 'chunk' && onChunk(e.chunk));
     const tools = job.tools === undefined ? {} : { tools: job.tools };

@@ -6,6 +6,7 @@ import { listAgents } from '../agents/agent-store.ts';
 import type { AiService } from '../ai-service.ts';
 import { sendOpenAiError } from './openai-error.ts';
 import { EmbeddingsBodySchema, parseOpenAiBody } from './openai-schemas.ts';
+import { assertWithinBound, embeddingsBound, embeddingsBoundOf } from '../../limits/response-bounds.ts';
 
 export async function handleModels(ai: AiService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   try {
@@ -47,6 +48,9 @@ export async function handleEmbeddings(ai: AiService, req: FastifyRequest, reply
     const tenant = await tenantOf(req);
     const body = parseOpenAiBody(EmbeddingsBodySchema, req.body);
     const input = typeof body.input === 'string' ? [body.input] : body.input;
+    const max = req.server.shard.config.limits.responseMaxBytes;
+    const hint = 'send fewer inputs per request, ask for fewer dimensions, or use encoding_format: base64';
+    assertWithinBound('/v1/embeddings', embeddingsBound({ inputs: input.length, dimensions: body.dimensions, encoding: body.encoding_format }), max, hint);
     ai.registry.resolve(body.model);
     const gate = ai.gateOf(tenant);
     const slot = gate.admitRequest(tenant.record().quota, null);
@@ -56,6 +60,8 @@ export async function handleEmbeddings(ai: AiService, req: FastifyRequest, reply
     });
     try {
       const r = await ai.embed(tenant, body.model, input, body.dimensions, String(req.id), abort.signal);
+      // without `dimensions` the upstream chose the size: check what came back before serialising it
+      assertWithinBound('/v1/embeddings', embeddingsBoundOf(r.vectors, body.encoding_format), max, hint);
       const prompt = r.usage.input + r.usage.cacheRead + r.usage.cacheWrite;
       return reply.send({
         object: 'list',

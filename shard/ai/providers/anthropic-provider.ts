@@ -5,6 +5,7 @@ import type { ProviderConfig } from '../ai-config.ts';
 import { AnthropicStreamMapper, fromAnthropicResponse, toAnthropicBody } from './anthropic-translate.ts';
 import type { ChatChunk, ChatRequest, ChatResult, EmbedResult, Provider } from './provider.ts';
 import { readSse } from './sse-reader.ts';
+import { providerSecrets } from './provider-secrets.ts';
 import { mapTransportError, postUpstream } from './upstream-call.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -33,7 +34,7 @@ export class AnthropicProvider implements Provider {
       dispatcher: this.dispatcher,
       signal,
       provider: this.name,
-      secrets: this.cfg.apiKey === undefined ? [] : [this.cfg.apiKey],
+      secrets: providerSecrets(this.cfg),
     });
   }
 
@@ -48,7 +49,7 @@ export class AnthropicProvider implements Provider {
 
   async *chatStream(req: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatChunk> {
     const res = await this.call(toAnthropicBody(req, this.cfg.defaultMaxTokens, true), signal);
-    const mapper = new AnthropicStreamMapper();
+    const mapper = new AnthropicStreamMapper(providerSecrets(this.cfg));
     try {
       for await (const ev of readSse(res.body)) {
         let j: Record<string, unknown>;

@@ -1,6 +1,7 @@
 // Pure translation between the OpenAI chat shape and Anthropic's Messages API, both directions,
 // streaming events included.
 import { AppError } from '../../../router/errors/app-error.ts';
+import { safeUpstreamText } from './provider-secrets.ts';
 import { textOf, type ChatChunk, type ChatMessage, type ChatRequest, type ChatResult, type FinishReason, type ToolCall, type Usage } from './provider.ts';
 
 type Block = Record<string, unknown>;
@@ -143,6 +144,12 @@ export class AnthropicStreamMapper {
   private finish: FinishReason = 'stop';
   private readonly toolIndexOfBlock = new Map<number, number>();
   private tools = 0;
+  private readonly secrets: readonly string[];
+
+  /** `secrets`: the provider's key and header values, redacted from an upstream error event. */
+  constructor(secrets: readonly string[] = []) {
+    this.secrets = secrets;
+  }
 
   /** Returns the chunks for one event; throws on an `error` event. */
   map(type: string, j: Record<string, unknown>): ChatChunk[] {
@@ -191,7 +198,7 @@ export class AnthropicStreamMapper {
       case 'error': {
         const e = (j['error'] ?? {}) as Record<string, unknown>;
         throw new AppError('AI_PROVIDER_ERROR', {
-          message: `The model provider failed mid-stream: ${typeof e['message'] === 'string' ? e['message'].slice(0, 300) : 'error'}`,
+          message: `The model provider failed mid-stream: ${typeof e['message'] === 'string' ? safeUpstreamText(e['message'], this.secrets, 300) : 'error'}`,
           details: { upstreamType: typeof e['type'] === 'string' ? e['type'] : 'error' },
         });
       }

@@ -14,7 +14,8 @@ import {
   type ToolCall,
 } from './provider.ts';
 import { readSse } from './sse-reader.ts';
-import { mapTransportError, postUpstream, redact } from './upstream-call.ts';
+import { providerSecrets, safeUpstreamText } from './provider-secrets.ts';
+import { mapTransportError, postUpstream } from './upstream-call.ts';
 
 function finishOf(v: unknown): FinishReason {
   return v === 'length' || v === 'tool_calls' || v === 'content_filter' ? v : v === 'function_call' ? 'tool_calls' : 'stop';
@@ -69,7 +70,7 @@ export class OpenAiProvider implements Provider {
       dispatcher: this.dispatcher,
       signal,
       provider: this.name,
-      secrets: this.cfg.apiKey === undefined ? [] : [this.cfg.apiKey],
+      secrets: providerSecrets(this.cfg),
     });
   }
 
@@ -105,7 +106,7 @@ export class OpenAiProvider implements Provider {
         }
         if (j['error'] !== undefined) {
           const m = (j['error'] as { message?: unknown }).message;
-          throw new AppError('AI_PROVIDER_ERROR', { message: `The model provider failed mid-stream: ${typeof m === 'string' ? redact(m.slice(0, 300), this.cfg.apiKey === undefined ? [] : [this.cfg.apiKey]) : 'error'}`, details: { provider: this.name } });
+          throw new AppError('AI_PROVIDER_ERROR', { message: `The model provider failed mid-stream: ${typeof m === 'string' ? safeUpstreamText(m, providerSecrets(this.cfg), 300) : 'error'}`, details: { provider: this.name } });
         }
         const out: ChatChunk = {};
         const choice = (Array.isArray(j['choices']) ? j['choices'][0] : undefined) as Record<string, unknown> | undefined;

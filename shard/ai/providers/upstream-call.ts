@@ -2,6 +2,7 @@
 // reaches the upstream socket, and errors mapped to the project's codes.
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { AppError, isAppError } from '../../../router/errors/app-error.ts';
+import { safeUpstreamText } from './provider-secrets.ts';
 
 export interface UpstreamCall {
   url: string;
@@ -13,7 +14,7 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** Provider name for error details (never the key). */
   provider: string;
-  /** Strings (API keys) that must never appear in an error we pass on. */
+  /** Strings (API key, header values) that must never appear in an error we pass on. */
   secrets?: readonly string[];
 }
 
@@ -94,26 +95,20 @@ export async function postUpstream(call: UpstreamCall): Promise<UpstreamResponse
       continue;
     }
     throw new AppError('AI_PROVIDER_ERROR', {
-      message: `The model provider answered ${res.statusCode}: ${redact(upstreamMessage(text), call.secrets ?? [])}`,
+      message: `The model provider answered ${res.statusCode}: ${upstreamMessage(text, call.secrets ?? [])}`,
       details: { provider: call.provider, upstreamStatus: res.statusCode },
     });
   }
 }
 
-/** Some upstreams echo the key they were given; it must not reach a tenant. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-function upstreamMessage(text: string): string {
+/** The upstream's own words, redacted before they are cut (some upstreams echo the key they were given). */
+function upstreamMessage(text: string, secrets: readonly string[]): string {
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
     const m = typeof j.error === 'string' ? j.error : (j.error?.message ?? j.message);
-    if (typeof m === 'string') return m.slice(0, 500);
+    if (typeof m === 'string') return safeUpstreamText(m, secrets, 500);
   } catch {
     // not JSON: fall through
   }
-  return text.slice(0, 200) || 'no body';
+  return safeUpstreamText(text, secrets, 200) || 'no body';
 }

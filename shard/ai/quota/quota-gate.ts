@@ -14,6 +14,8 @@ export interface Reservation {
 
 export interface RequestSlot {
   readonly sessionId: string | null;
+  /** When it took its requests-per-minute place (given back if a token or cost limit refuses it). */
+  readonly at: number;
   released: boolean;
 }
 
@@ -48,6 +50,8 @@ export class QuotaGate {
   private reservedUsd = 0;
   private recent: number[] = [];
   private readonly running = new Map<string, number>();
+  /** Admitted requests that have not reserved yet, oldest first: a refused reservation gives its place back. */
+  private unreserved: RequestSlot[] = [];
 
   constructor(db: Database.Database, now: () => number) {
     this.db = db;
@@ -97,12 +101,15 @@ export class QuotaGate {
     if (refusal !== null) throw quotaError(refusal, now);
     this.recent.push(now);
     if (sessionId !== null) this.running.set(sessionId, (this.running.get(sessionId) ?? 0) + 1);
-    return { sessionId, released: false };
+    const slot: RequestSlot = { sessionId, at: now, released: false };
+    this.unreserved.push(slot);
+    return slot;
   }
 
   releaseRequest(slot: RequestSlot): void {
     if (slot.released) return;
     slot.released = true;
+    this.unreserved = this.unreserved.filter((s) => s !== slot);
     if (slot.sessionId === null) return;
     const n = (this.running.get(slot.sessionId) ?? 1) - 1;
     if (n <= 0) this.running.delete(slot.sessionId);
@@ -120,11 +127,22 @@ export class QuotaGate {
     return { tokens: Math.max(0, tokens), usd: Math.max(0, usd) };
   }
 
-  /** Reserves the worst case of one model call under the token and cost limits. */
+  /**
+   * Reserves the worst case of one model call under the token and cost limits. A refused request was
+   * never served, so it gives its requests-per-minute place back (one request waiting for its first
+   * reservation; counts stay exact, which admission did the refusing does not matter on one thread).
+   */
   reserve(q: Quota, tokens: number, usd: number): Reservation {
     const now = this.now();
     const refusal = checkAdmission(q, this.consumption(), { tokens, usd, newSession: false }, [], 0, now);
-    if (refusal !== null) throw quotaError(refusal, now);
+    const waiting = refusal === null ? this.unreserved.shift() : this.unreserved.pop();
+    if (refusal !== null) {
+      if (waiting !== undefined) {
+        const i = this.recent.lastIndexOf(waiting.at);
+        if (i >= 0) this.recent.splice(i, 1);
+      }
+      throw quotaError(refusal, now);
+    }
     this.reservedTokens += tokens;
     this.reservedUsd += usd;
     return { tokens, usd, done: false };

@@ -8,8 +8,10 @@ import type { AiService } from '../ai-service.ts';
 import { laneKey, type RunService, type TurnEvent } from '../run-service.ts';
 import { AgentNameSchema, getAgent, type Agent } from '../agents/agent-store.ts';
 import { usageToOpenAi } from '../providers/provider.ts';
-import { deleteSession, getSession, listSessions, messagesOf, resetSession, SessionIdSchema } from './session-store.ts';
+import { deleteSession, getSession, listSessions, messagesOf, messagesWithin, resetSession, SessionIdSchema } from './session-store.ts';
 
+/** The JSON of a chat.history answer around its messages (ids, nextAfterSeq), with room to spare. */
+const HISTORY_ENVELOPE_BYTES = 512;
 const iso = (): string => new Date().toISOString();
 
 function refuseIfBusy(ai: AiService, ctx: RpcContext, sessionId: string): void {
@@ -100,6 +102,7 @@ export function chatMethods(ai: AiService, runs: RunService): RpcMethod[] {
     }),
     defineMethod({
       name: 'chat.send',
+      writesDisk: true,
       summary: 'Runs a turn in a session (agent or model); streams chat.event over /ws; answers when the run ends. Same idempotencyKey = same run.',
       params: SendParams,
       handler: async (ctx, p) => {
@@ -128,8 +131,9 @@ export function chatMethods(ai: AiService, runs: RunService): RpcMethod[] {
       handler: (ctx, p) => {
         const db = ctx.tenant.stateDb();
         getSession(db, p.sessionId);
-        const messages = messagesOf(db, p.sessionId, p.afterSeq, p.limit);
-        return { sessionId: p.sessionId, messages, nextAfterSeq: messages.length === p.limit ? (messages[messages.length - 1]?.seq ?? null) : null };
+        // Paged within this call's share of the response bound (a batch of these cannot add up to more).
+        const { messages, cut } = messagesWithin(db, p.sessionId, p.afterSeq, p.limit, (ctx.resultBudgetBytes ?? Number.MAX_SAFE_INTEGER) - HISTORY_ENVELOPE_BYTES);
+        return { sessionId: p.sessionId, messages, nextAfterSeq: cut || messages.length === p.limit ? (messages[messages.length - 1]?.seq ?? null) : null };
       },
     }),
     defineMethod({

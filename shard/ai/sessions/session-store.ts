@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { AppError } from '../../../router/errors/app-error.ts';
 import type { ChatMessage, ToolCall } from '../providers/provider.ts';
+import { responseTooLarge } from '../../limits/response-bounds.ts';
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
 export const SessionIdSchema = z.string().regex(SESSION_ID_PATTERN, 'session ids are 1-200 of letters, digits and ._:@- (starting with a letter or digit)');
@@ -119,6 +120,35 @@ function toMessage(r: RawMessage): StoredMessage {
 export function messagesOf(db: Database.Database, sessionId: string, afterSeq = 0, limit = 10_000): StoredMessage[] {
   const rows = db.prepare('SELECT seq, role, content, tool_calls, tool_call_id, run_id, created_at FROM ai_messages WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(sessionId, afterSeq, limit) as RawMessage[];
   return rows.map(toMessage);
+}
+
+/**
+ * A page of the transcript after `afterSeq`: at most `limit` messages whose JSON fits `budgetBytes`
+ * (rows are read one at a time, so a session of huge messages is never loaded whole). `cut` says the
+ * page stopped early; a single message over the budget is refused (RESPONSE_TOO_LARGE).
+ */
+export function messagesWithin(db: Database.Database, sessionId: string, afterSeq: number, limit: number, budgetBytes: number): { messages: StoredMessage[]; cut: boolean } {
+  const rows = db.prepare('SELECT seq, role, content, tool_calls, tool_call_id, run_id, created_at FROM ai_messages WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?').iterate(sessionId, afterSeq, limit + 1) as IterableIterator<RawMessage>;
+  const messages: StoredMessage[] = [];
+  let used = 0;
+  let cut = false;
+  for (const row of rows) {
+    if (messages.length === limit) {
+      cut = true;
+      break;
+    }
+    const m = toMessage(row);
+    const bytes = Buffer.byteLength(JSON.stringify(m)) + 1;
+    if (used + bytes > budgetBytes) {
+      if (messages.length === 0) throw responseTooLarge('chat.history', bytes, budgetBytes, 'one message alone is larger than this call may answer; call chat.history alone (not in a batch)');
+      cut = true;
+      break;
+    }
+    used += bytes;
+    messages.push(m);
+  }
+  rows.return?.();
+  return { messages, cut };
 }
 
 /** The history a model sees: the last `max` messages, never starting with an orphan tool result. */

@@ -37,6 +37,7 @@ export function configMethods(store: TenantStore): RpcMethod[] {
     }),
     defineMethod({
       name: 'config.set',
+      writesDisk: true,
       summary: 'Sets one value at a dotted path (e.g. memory.vectorWeight); value null removes it.',
       params: z.object({ path: z.string().min(1).max(256), value: z.unknown() }).strict(),
       handler: (ctx, p) => {
@@ -48,6 +49,7 @@ export function configMethods(store: TenantStore): RpcMethod[] {
     }),
     defineMethod({
       name: 'config.patch',
+      writesDisk: true,
       summary: 'Applies a JSON merge patch (RFC 7396) to the overlay.',
       params: z.object({ patch: z.record(z.string(), z.unknown()) }).strict(),
       handler: (ctx, p) => {

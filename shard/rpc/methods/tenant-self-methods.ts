@@ -17,6 +17,7 @@ export function tenantSelfMethods(store: TenantStore): RpcMethod[] {
       name: 'tenants.rotate',
       summary: 'Rotates this tenant token; the new one is returned once. Optional graceSeconds keeps the old one working that long.',
       params: z.object({ graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() }).strict(),
+      changesCredentials: true,
       handler: async (ctx, p) => {
         const { token } = await store.rotate(ctx.tenant.id, p.graceSeconds ?? 0, ctx.tenant.actor, ctx.tenant.requestId);
         return { id: ctx.tenant.id, token };
@@ -26,6 +27,7 @@ export function tenantSelfMethods(store: TenantStore): RpcMethod[] {
       name: 'tenants.delete',
       summary: 'Deletes this tenant and all its data. Needs confirm: true.',
       params: z.object({ confirm: z.boolean().optional() }).strict(),
+      changesCredentials: true,
       handler: async (ctx, p) => {
         if (p.confirm !== true) throw new AppError('CONFIRM_REQUIRED');
         await store.delete(ctx.tenant.id, ctx.tenant.actor, ctx.tenant.requestId);
