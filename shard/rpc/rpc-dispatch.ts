@@ -1,6 +1,6 @@
 // JSON-RPC 2.0 dispatch over one frame: batches, notifications, the spec's error codes, and the
 // project's error table for application errors. Transport-free: /rpc and /ws both call it.
-import type { AppError} from '../../router/errors/app-error.ts';
+import type { AppError } from '../../router/errors/app-error.ts';
 import { toAppError } from '../../router/errors/app-error.ts';
 import { parseWith } from '../../router/errors/zod-error.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
