@@ -79,6 +79,13 @@ export class ChannelQueues {
     return rows.map((r) => ({ channel, eventId: r.event_id, message: JSON.parse(r.message) as InboundMessage, reply: r.reply }));
   }
 
+  pendingOne(channel: string, eventId: string): PendingEvent | null {
+    const r = this.db
+      .prepare("SELECT message, reply FROM channel_ingress WHERE channel = ? AND event_id = ? AND state = 'pending'")
+      .get(channel, eventId) as { message: string; reply: string | null } | undefined;
+    return r === undefined ? null : { channel, eventId, message: JSON.parse(r.message) as InboundMessage, reply: r.reply };
+  }
+
   /** Keeps the turn's answer so a resume sends it instead of running the turn again. */
   saveReply(channel: string, eventId: string, reply: string): void {
     this.db.prepare('UPDATE channel_ingress SET reply = ? WHERE channel = ? AND event_id = ?').run(reply, channel, eventId);
@@ -124,6 +131,13 @@ export class ChannelQueues {
       | undefined;
     if (row === undefined) return null;
     return { idemKey: row.idem_key, state: row.state, receipt: row.receipt === null ? null : (JSON.parse(row.receipt) as SendReceipt) };
+  }
+
+  /** Sent replies of one conversation after a row id (WebChat's visitor inbox reads this). */
+  outbox(channel: string, conversation: string, afterId: number, limit: number): { id: number; text: string; at: number }[] {
+    return this.db
+      .prepare("SELECT rowid AS id, text, updated_at AS at FROM channel_egress WHERE channel = ? AND conversation = ? AND state = 'sent' AND rowid > ? ORDER BY rowid LIMIT ?")
+      .all(channel, conversation, afterId, limit) as { id: number; text: string; at: number }[];
   }
 
   counts(channel: string): ChannelCounts {
