@@ -38,7 +38,7 @@ export class FakeSlackApi {
   private readonly sockets = new Set<WebSocket>();
   private readonly tickets = new Set<string>();
   private readonly ackWaiters = new Map<string, () => void>();
-  private tsCounter = 1_700_000_000;
+  private tsCounter = 1_800_000_000;
   private eventCounter = 1;
 
   async listen(): Promise<void> {
@@ -102,7 +102,7 @@ export class FakeSlackApi {
   }
 
   /** Pushes an events_api envelope to the open Socket Mode connection; resolves when it is acked. */
-  socketEvent(payload: Record<string, unknown>, envelopeId = randomUUID(), retryAttempt = 0): Promise<string> {
+  socketEvent(payload: Record<string, unknown>, envelopeId: string = randomUUID(), retryAttempt = 0): Promise<string> {
     const ws = [...this.sockets].find((s) => s.readyState === WebSocket.OPEN);
     if (ws === undefined) return Promise.reject(new Error('no open Socket Mode connection'));
     const acked = new Promise<string>((resolve) => this.ackWaiters.set(envelopeId, () => resolve(envelopeId)));

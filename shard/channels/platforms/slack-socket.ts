@@ -59,6 +59,7 @@ export class SlackSocketConnector implements Connector {
         const url = await this.opts.openUrl(signal);
         await this.session(url, signal);
         backoff = 1000;
+        if (!signal.aborted) this.set('starting', 'reconnecting (Slack closed or refreshed the connection)');
       } catch (err) {
         if (signal.aborted) break;
         const e = err instanceof ChannelSendError ? err : null;
