@@ -113,7 +113,7 @@ async function webchatHarness(): Promise<AdapterHarness> {
     replies(queues, channel) {
       const out: { conversation: string; text: string }[] = [];
       for (const c of [1001]) {
-        const conv = `v_${createHash('sha256').update(token(c)).digest('hex').slice(0, 32)}`;
+        const conv = `v-${createHash('sha256').update(token(c)).digest('hex').slice(0, 32)}`;
         for (const r of queues.outbox(channel, conv, 0, 1000)) out.push({ conversation: conv, text: r.text });
       }
       return out;

@@ -5,7 +5,7 @@ export const PLATFORMS = ['telegram', 'slack', 'webchat', 'webhook'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 /** Channel names are path segments of /hooks/<tenant>/<name> and file names under channels/. */
-export const ChannelNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'channel names match ^[a-z0-9][a-z0-9_-]{0,31}$');
+export const ChannelNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'channel names match ^[a-z0-9][a-z0-9-]{0,31}$');
 
 export interface AttachmentMeta {
   kind: 'image' | 'audio' | 'video' | 'file' | 'other';

@@ -58,5 +58,5 @@ CREATE TABLE IF NOT EXISTS channel_allow (
 ) STRICT;
 `;
 
-/** The channel feature's state.db migrations (names are stable; versions are assigned where features are listed). */
-export const CHANNEL_MIGRATIONS = [{ name: 'channels', sql: CHANNEL_STATE_SQL }] as const;
+/** The channel feature's state.db migrations (versioned per feature; append, never edit). */
+export const CHANNEL_STATE_MIGRATIONS = [{ version: 1, name: 'channels', sql: CHANNEL_STATE_SQL }] as const;

@@ -37,7 +37,7 @@ const WebchatMessageSchema = z
 
 /** The conversation of a visitor: a hash of its token, so state.db never holds the bearer token. */
 export function visitorConversation(visitorToken: string): string {
-  return `v_${createHash('sha256').update(visitorToken, 'utf8').digest('hex').slice(0, 32)}`;
+  return `v-${createHash('sha256').update(visitorToken, 'utf8').digest('hex').slice(0, 32)}`;
 }
 
 export function checkPublishableKey(creds: WebchatCredentials, given: string | undefined): void {

@@ -28,7 +28,7 @@ export const WEBHOOK_SIGNATURE_WINDOW_SECONDS = 300;
 const WebhookEventSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/),
-    conversation: z.string().min(1).max(200),
+    conversation: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'conversations are 1-128 of letters, digits and ._:@-'),
     sender: z.object({ id: z.string().min(1).max(200), name: z.string().max(200).optional() }).strict(),
     text: z.string().max(32_000),
     replyTo: z.string().max(200).optional(),

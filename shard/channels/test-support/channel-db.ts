@@ -8,7 +8,7 @@ import { CHANNEL_STATE_SQL } from '../channel-state-schema.ts';
 
 export function openChannelTestDb(): { db: Database.Database; dir: string; close(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ocmu-channels-'));
-  const db = openTenantDb(join(dir, 'state.db'), { synchronous: 'NORMAL', migrations: [{ version: 1, name: 'channels', sql: CHANNEL_STATE_SQL }] });
+  const db = openTenantDb(join(dir, 'state.db'), { synchronous: 'NORMAL', migrations: [{ feature: 'channels', migrations: [{ version: 1, name: 'channels', sql: CHANNEL_STATE_SQL }] }] });
   return {
     db,
     dir,
