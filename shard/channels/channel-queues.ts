@@ -114,6 +114,11 @@ export class ChannelQueues {
     })();
   }
 
+  /** Withdraws an intent whose send certainly did not leave (connect refused): a restart may send it. */
+  dropIntent(idemKey: string): void {
+    this.db.prepare("DELETE FROM channel_egress WHERE idem_key = ? AND state = 'intent'").run(idemKey);
+  }
+
   /** Re-arms an intent for a platform with its own idempotency (the resend carries the same key). */
   retryIntent(idemKey: string): void {
     this.db.prepare("UPDATE channel_egress SET state = 'intent', updated_at = ? WHERE idem_key = ?").run(this.now(), idemKey);

@@ -11,6 +11,7 @@ import { egressKey } from './channel-queues.ts';
 import type { ConversationLanes } from './conversation-lanes.ts';
 import type { PairingStore } from './pairing-store.ts';
 import { ChannelSendError } from './platform-call.ts';
+import { abortableDelay } from './platforms/polling-loop.ts';
 import { splitText } from './split-text.ts';
 
 /** Runs one agent turn for a channel message; must dedupe on `idempotencyKey` (RunService does). */
@@ -50,6 +51,8 @@ export class ChannelRunner {
   private connector: Connector | null = null;
   private lastStatus: ConnectorStatus | null = null;
   private stopped = false;
+  /** Aborted by stop(): cuts retry waits short so a freeze does not wait out a backoff. */
+  private readonly halt = new AbortController();
 
   constructor(opts: ChannelRunnerOptions) {
     this.o = opts;
@@ -72,6 +75,7 @@ export class ChannelRunner {
   }
 
   startConnector(): void {
+    if (this.halt.signal.aborted) return;
     if (this.connector !== null || !this.o.adapter.usesConnector(this.o.ctx.settings) || this.o.adapter.connector === undefined) return;
     this.stopped = false;
     this.connector = this.o.adapter.connector(this.o.ctx, this.sink());
@@ -91,6 +95,7 @@ export class ChannelRunner {
   /** Stops taking work and waits for what is running (a freeze, a deactivate, a shutdown). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halt.abort();
     await this.stopConnector();
     await this.idle();
   }
@@ -212,8 +217,8 @@ export class ChannelRunner {
       queues.retryIntent(key);
     }
     const reply = { conversation: m.conversation, text, ...(m.replyTo === undefined || part > 0 ? {} : { replyTo: m.replyTo }), ...(m.thread === undefined ? {} : { thread: m.thread }) };
-    const attempts = this.o.sendAttempts ?? 3;
-    const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const attempts = this.o.sendAttempts ?? 8;
+    const sleep = this.o.sleep ?? ((ms: number) => abortableDelay(ms, this.halt.signal));
     for (let attempt = 1; ; attempt++) {
       try {
         const receipt = await adapter.send(ctx, reply, key);
@@ -222,12 +227,21 @@ export class ChannelRunner {
       } catch (err) {
         const e = err instanceof ChannelSendError ? err : null;
         const retryable = e !== null && (!e.ambiguous || adapter.idempotentSends);
-        if (!retryable || attempt >= attempts) {
+        if (!retryable || attempt >= attempts || this.stopped) {
           const state = e !== null && e.ambiguous && !adapter.idempotentSends ? 'unknown_after_send' : 'failed';
+          if (state === 'failed' && this.stopped && e !== null && !e.ambiguous) {
+            // stopping mid-retry (freeze, shutdown): the message never left; the next owner sends it
+            queues.dropIntent(key);
+            throw err;
+          }
           queues.settleSend(key, state, { error: e === null ? 'error' : JSON.stringify(e.details ?? {}).slice(0, 300) });
           return state;
         }
-        await sleep(Math.min(30_000, (e?.retryAfterSeconds ?? 0) * 1000 || 250 * 2 ** (attempt - 1)));
+        // Certainly not sent: withdraw the intent while waiting, so a crash meanwhile resends instead
+        // of leaving an intent that would read as unknown_after_send.
+        if (!e.ambiguous) queues.dropIntent(key);
+        await sleep(Math.min(30_000, (e.retryAfterSeconds ?? 0) * 1000 || 250 * 2 ** (attempt - 1)));
+        if (!e.ambiguous && queues.beginSend(this.o.name, ev.eventId, part, m.conversation, text) !== null) return 'skipped';
       }
     }
   }
