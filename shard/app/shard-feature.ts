@@ -13,6 +13,7 @@ import type { Ownership } from '../ownership/ownership.ts';
 import type { RpcMethod } from '../rpc/rpc-method.ts';
 import type { Migration } from '../tenants/state-migrations.ts';
 import type { TenantDatabases } from '../tenants/tenant-databases.ts';
+import type { TenantLifecycle } from '../tenants/tenant-lifecycle.ts';
 import type { TenantStore } from '../tenants/tenant-store.ts';
 
 /** What the shard has before any feature: config, tenants on disk, ownership, audit, metrics. */
@@ -23,6 +24,8 @@ export interface CoreServices {
   readonly audit: AuditLog;
   readonly ownership: Ownership;
   readonly databases: TenantDatabases;
+  /** Which tenants are resident (databases open, features active): lease / activate / deactivate (DESIGN §11). */
+  readonly lifecycle: TenantLifecycle;
   readonly store: TenantStore;
   readonly metrics: ShardMetrics;
   /** Open WebSockets per tenant (closed when the tenant is frozen, moved or deleted). */
