@@ -79,7 +79,7 @@ test('SIGKILL after the event is stored and before the reply: exactly one reply 
 
   const second = await spawnShard(data, adminKey, cfg(fake.url, 'up.yaml'));
   t.after(() => second.child.kill('SIGKILL'));
-  // the first request for the tenant activates it (as the tenant lifecycle will); pending events resume
+  // the first request for the tenant activates it (the lifecycle runs onActive): pending events resume
   await counts(second.url);
   await waitFor(() => fake.sent(TOKEN).length >= 1, 'the reply after restart', 60_000);
   assert.equal((await post(second.url)).status, 200, 'Telegram retrying the same update');

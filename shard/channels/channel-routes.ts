@@ -26,7 +26,19 @@ export function registerChannelRoutes(app: FastifyInstance, svc: ChannelsService
       const params = req.params as { tenantId: string; channel: string; '*'?: string };
       if (!isTenantId(params.tenantId)) throw new AppError('CHANNEL_NOT_FOUND');
       const release = svc.core.ownership.enter(params.tenantId);
-      if (release !== null) req.tenantRelease = release;
+      if (release === null) throw new AppError('CHANNEL_NOT_FOUND'); // not a tenant of this shard
+      // resident for the whole delivery (the lifecycle runs onActive: channels load, events resume)
+      let lease;
+      try {
+        lease = await svc.core.lifecycle.lease(params.tenantId);
+      } catch (err) {
+        release();
+        throw err;
+      }
+      req.tenantRelease = () => {
+        lease.release();
+        release();
+      };
       const sub = params['*'] ?? '';
       const live = await svc.liveOrNotFound(params.tenantId, params.channel, String(req.id));
       if (live.file.platform === 'webchat') {

@@ -7,13 +7,13 @@ import { registerChannelRoutes } from './channel-routes.ts';
 import { CHANNEL_STATE_MIGRATIONS } from './channel-state-schema.ts';
 import { ChannelsConfigSchema } from './channels-config.ts';
 import { ChannelsService } from './channels-service.ts';
-import { chatSendTurnRunner } from './turn-runner.ts';
+import { runServiceTurnRunner } from './turn-runner.ts';
 
 export const channelsFeature = defineFeature({
   name: 'channels',
   config: ChannelsConfigSchema,
   migrations: { state: CHANNEL_STATE_MIGRATIONS },
-  services: (core, deps) => new ChannelsService(core, deps.config, chatSendTurnRunner(deps.servicesOf(aiFeature))),
+  services: (core, deps) => new ChannelsService(core, deps.config, runServiceTurnRunner(deps.servicesOf(aiFeature).runs)),
   routes(app, svc) {
     registerChannelRoutes(app, svc);
     // Connectors of owned tenants start with the shard (a polling bot must not wait for a request).

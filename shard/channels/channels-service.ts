@@ -206,7 +206,8 @@ export class ChannelsService implements FeatureServices {
       const ctx = this.systemContext(id, 'startup');
       const files = await listChannelFiles(ctx).catch(() => []);
       if (files.some((f) => f.enabled && ADAPTERS[f.platform].usesConnector(ADAPTERS[f.platform].settingsSchema.parse(f.settings)))) {
-        await this.activate(ctx).catch((err: unknown) => this.core.log.warn({ tenantId: id, err }, 'channels did not start'));
+        // through the lifecycle, so the tenant is resident (and pinned while its connector runs)
+        await this.core.lifecycle.activate(id).catch((err: unknown) => this.core.log.warn({ tenantId: id, err }, 'channels did not start'));
       }
     }
   }
