@@ -40,6 +40,9 @@ export interface ChannelRunnerOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** Refusals that mean "not here, not now" (the tenant is frozen, moved, or the shard drains), never "failed". */
+const PAUSED = new Set(['SHARD_TENANT_FROZEN', 'SHARD_TENANT_MOVED', 'SHARD_DRAINING']);
+
 export function pairingText(code: string): string {
   return `This assistant answers approved people only. Your pairing code is ${code} (valid for one hour); send it to the assistant's owner to be approved.`;
 }
@@ -174,7 +177,8 @@ export class ChannelRunner {
           message: { ...msg, tenant: this.o.tenant, channel: this.o.name },
         });
       } catch (err) {
-        if (this.stopped) return; // a freeze or shutdown cut the turn: it resumes on the next start
+        // a freeze, move or shutdown cut the turn: the event stays pending and resumes on the owner
+        if (this.stopped || PAUSED.has((err as { code?: string }).code ?? '')) return;
         this.o.observer?.turnFailed?.(err);
         this.o.queues.finish(this.o.name, eventId, 'failed', `turn: ${(err as { code?: string }).code ?? 'error'}`);
         return;
