@@ -6,6 +6,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { FakeSlackApi } from '../../test/fakes/fake-slack-api.ts';
 import { FakeTelegramApi } from '../../test/fakes/fake-telegram-api.ts';
 import { FakeWebhookReceiver } from '../../test/fakes/fake-webhook-receiver.ts';
+import { AppError } from '../../router/errors/app-error.ts';
 import { createGuardedAgent } from '../ai/providers/ssrf-agent.ts';
 import type { AccessSettings } from './access-policy.ts';
 import type { AnyChannelAdapter } from './channel-adapter.ts';
@@ -175,4 +176,44 @@ void test('signed webhook: a stale timestamp is refused even with a valid signat
   const ts = Math.floor(Date.now() / 1000) - 301;
   assert.throws(() => runner.receive({ method: 'POST', subPath: '', query: {}, rawBody: Buffer.from(body), headers: { 'x-openclawmu-timestamp': String(ts), 'x-openclawmu-signature': webhookSignature(creds.signingSecret ?? '', ts, body) } }), /not signed/);
   assert.equal(queues.pending('main').length, 0);
+});
+
+void test('a turn refused because the tenant is frozen leaves the event pending; it is answered once on resume', async (t) => {
+  const creds = webhookAdapter.completeCredentials({});
+  const receiver = new FakeWebhookReceiver(() => creds.signingSecret);
+  await receiver.listen();
+  t.after(() => receiver.close());
+  const db = openChannelTestDb();
+  const dispatcher = new Agent();
+  t.after(async () => {
+    await dispatcher.close();
+    db.close();
+  });
+  const queues = new ChannelQueues(db.db, Date.now);
+  let frozen = true;
+  const runner = (): ChannelRunner =>
+    new ChannelRunner({
+      tenant: 'acme',
+      name: 'main',
+      adapter: webhookAdapter,
+      ctx: { tenant: 'acme', channel: 'main', credentials: creds, settings: WebhookSettingsSchema.parse({ callbackUrl: receiver.url }), apiBaseUrl: '', dispatcher, now: Date.now, platformTimeoutMs: 3000 },
+      queues,
+      pairing: new PairingStore(db.db, Date.now),
+      lanes: new ConversationLanes(),
+      runTurn: ({ text }) => (frozen ? Promise.reject(new AppError('SHARD_TENANT_FROZEN')) : Promise.resolve(`echo: ${text}`)),
+      sleep: () => Promise.resolve(),
+    });
+  const before = runner();
+  const body = JSON.stringify({ id: 'f1', conversation: 'c', sender: { id: 's' }, text: 'during the freeze' });
+  const ts = Math.floor(Date.now() / 1000);
+  before.receive({ method: 'POST', subPath: '', query: {}, rawBody: Buffer.from(body), headers: { 'x-openclawmu-timestamp': String(ts), 'x-openclawmu-signature': webhookSignature(creds.signingSecret ?? '', ts, body) } });
+  await before.idle();
+  assert.equal(queues.counts('main').pending, 1);
+  await before.stop();
+  frozen = false;
+  const after = runner();
+  after.resume();
+  await after.idle();
+  assert.equal(queues.counts('main').done, 1);
+  assert.deepEqual([...receiver.unique.values()].map((r) => r.body.text), ['echo: during the freeze']);
 });
