@@ -3,13 +3,15 @@
 // body and header is searched). New routes and methods are swept automatically.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { createTenant, rpcCall, startTestShard } from './helpers/shard-fixture.ts';
 
 const CANARY = 'CANARY-b7f3e1-zz';
 
 test('A cannot see B: every HTTP route and RPC method, with B identifiers, over HTTP and WebSocket', async (t) => {
-  const shard = await startTestShard(t);
+  // channels.* are swept too: B holds a channel whose settings carry the canary
+  const shard = await startTestShard(t, { config: { features: { channels: { sealKeys: [{ id: 'k1', key: randomBytes(32).toString('base64') }] } } } });
   const a = await createTenant(shard, 'alpha');
   const b = await createTenant(shard, 'bravo', { displayName: `Bravo ${CANARY}` });
   // Seed B through its own token with canary strings wherever it can hold data.
@@ -18,6 +20,8 @@ test('A cannot see B: every HTTP route and RPC method, with B identifiers, over 
   for (const m of ['memory.add', 'agents.create', 'sessions.create']) {
     if (shard.services.rpcMethods.has(m)) await rpcCall(shard, b.token, m, { text: CANARY, title: CANARY, name: 'bravoagent', model: 'echo', systemPrompt: CANARY });
   }
+  const ch = await rpcCall(shard, b.token, 'channels.add', { name: 'bravo', platform: 'webhook', settings: { callbackUrl: `https://example.com/${CANARY}` }, credentials: { signingSecret: `${CANARY}-signing-secret-0123456789` } });
+  assert.equal(ch.error, undefined, JSON.stringify(ch.error));
   const bId = 'bravo';
   const idParams = [{}, { id: bId }, { tenantId: bId, tenant: bId }, { id: bId, name: bId, key: bId, path: `../${bId}/tenant.json`, query: CANARY, sessionId: bId }];
   const leaks: string[] = [];

@@ -13,6 +13,8 @@ export interface DevState {
   routerUrl?: string;
   shards?: number;
   port?: number;
+  /** The dev fleet's channel seal key (base64), kept so sealed channel credentials reopen after a restart. */
+  channelSealKey?: string;
 }
 
 export function readDevState(dataDir: string): DevState | null {

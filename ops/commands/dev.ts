@@ -12,7 +12,8 @@ export function registerDevCommand(program: Command): void {
     .option('--port <port>', 'router port; shard i listens on port+i (default 18789)', (v) => Number.parseInt(v, 10))
     .option('--data <dir>', 'data directory', '.openclawmu')
     .option('--admin-key <ak_...>', 'admin key (default: generated once and kept in <data>/dev.json)')
-    .action(async (opts: { shards?: number; port?: number; data: string; adminKey?: string }) => {
+    .option('--shard-config <file.yaml>', "a YAML file merged into every shard's config (e.g. features.channels.telegram.apiBaseUrl)")
+    .action(async (opts: { shards?: number; port?: number; data: string; adminKey?: string; shardConfig?: string }) => {
       const started = Date.now();
       let fleet;
       try {
@@ -22,6 +23,7 @@ export function registerDevCommand(program: Command): void {
           ...(opts.shards === undefined ? {} : { shards: opts.shards }),
           ...(opts.port === undefined ? {} : { port: opts.port }),
           ...(opts.adminKey === undefined ? {} : { adminKey: opts.adminKey }),
+          ...(opts.shardConfig === undefined ? {} : { shardConfigFile: opts.shardConfig }),
         });
       } catch (err) {
         exitWithError(err);

@@ -1,5 +1,6 @@
 // The local dev fleet: N shard processes and a router on a file blob store under one data dir.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../../router/errors/app-error.ts';
@@ -8,10 +9,22 @@ import { openBlobStore } from '../../router/blob/open-blob-store.ts';
 import { manifestStore } from '../../router/manifest/manifest-store.ts';
 import type { Manifest } from '../../router/manifest/manifest-schema.ts';
 import { readDevState, type DevState } from '../client/control-client.ts';
-import { stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { providersFromEnv } from '../../shard/ai/providers/providers-from-env.ts';
+import { deepMerge } from '../../shard/config/tenant-config.ts';
 import { startChild, type FleetChild } from './child-process.ts';
 import { ADMIN_KEY_ENV } from '../admin-key-sources.ts';
+
+function readShardConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', { message: `--shard-config ${path}: not readable YAML`, cause: err });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new AppError('CONFIG_INVALID', { message: `--shard-config ${path}: the file must hold a mapping` });
+  return parsed as Record<string, unknown>;
+}
 
 export interface DevFleetOptions {
   shards?: number;
@@ -21,6 +34,8 @@ export interface DevFleetOptions {
   adminKey?: string;
   host?: string;
   env: NodeJS.ProcessEnv;
+  /** A YAML file merged into every shard's config (platform API bases, seal keys, ...). */
+  shardConfigFile?: string;
 }
 
 export interface DevFleet {
@@ -60,7 +75,11 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
   // API keys, so it is private to the user; it is rewritten on every start from the environment.
   const providers = providersFromEnv(opts.env);
   const shardConfig = join(dataDir, 'shard-config.yaml');
-  writeFileSync(shardConfig, stringifyYaml({ providers }), { mode: 0o600 });
+  const extra = opts.shardConfigFile === undefined ? {} : readShardConfigFile(opts.shardConfigFile);
+  // A channel seal key for this dev fleet, made once and kept (credentials sealed with it must reopen).
+  const sealKey = prior?.channelSealKey ?? randomBytes(32).toString('base64');
+  const base = { providers, features: { channels: { sealKeys: [{ id: 'dev', key: sealKey }] } } };
+  writeFileSync(shardConfig, stringifyYaml(deepMerge(base, extra)), { mode: 0o600 });
   chmodSync(shardConfig, 0o600);
 
   const children: FleetChild[] = [];
@@ -107,7 +126,7 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
       childEnv,
     );
     children.push(router);
-    const state: DevState = { adminKey, routerUrl: router.url, shards: shardCount, port };
+    const state: DevState = { adminKey, routerUrl: router.url, shards: shardCount, port, channelSealKey: sealKey };
     const devJson = join(dataDir, 'dev.json');
     writeFileSync(devJson, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     chmodSync(devJson, 0o600);

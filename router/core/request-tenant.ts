@@ -19,19 +19,21 @@ const HOOK_PATH = /^\/hooks\/([^/]+)(?:\/|$)/;
 const TENANT_PATH = /^\/v1\/tenants\/([^/]+)(?:\/|$)/;
 
 /**
- * Order: `Authorization: Bearer tk_<id>_…`; `/hooks/<id>/…`; `/v1/tenants/<id>…`; (the body of
+ * Order: `/hooks/<id>/…` (the path wins for webhooks); `Authorization: Bearer tk_<id>_…`; `/v1/tenants/<id>…`; (the body of
  * `POST /v1/tenants`, see `isTenantCreate`); a tk_ entry of `Sec-WebSocket-Protocol`. Null when none.
  */
 export function tenantFromHead(head: RequestHead): ResolvedTenant | null {
-  const bearer = bearerOf(head.header('authorization'));
-  if (bearer !== null) {
-    const tok = parseTenantToken(bearer);
-    if (tok !== null) return { tenantId: tok.tenantId, source: 'token' };
-  }
+  // A webhook belongs to the tenant its path names, whatever Authorization it carries: platforms
+  // authenticate with their own signatures, and a stray tenant token must not route it elsewhere.
   const hook = HOOK_PATH.exec(head.pathname);
   if (hook !== null) {
     const id = safeDecode(hook[1] as string);
     if (isTenantId(id)) return { tenantId: id, source: 'hook-path' };
+  }
+  const bearer = bearerOf(head.header('authorization'));
+  if (bearer !== null) {
+    const tok = parseTenantToken(bearer);
+    if (tok !== null) return { tenantId: tok.tenantId, source: 'token' };
   }
   const tp = TENANT_PATH.exec(head.pathname);
   if (tp !== null) {

@@ -3,6 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createRouterCore, type RouterCoreOptions } from './router-core.ts';
+import { tenantFromHead } from './request-tenant.ts';
 import type { Forwarder, RouterObserver } from './forward-to-owner.ts';
 import { initPlacement } from '../placement/rendezvous.ts';
 import { createManifestPoller, type ManifestPoller } from '../manifest/manifest-poller.ts';
@@ -287,4 +288,10 @@ void test('without a manifest the router is not ready and refuses tenant traffic
   const res = await h.req('/rpc', { token: `tk_a_${'0'.repeat(32)}`, body: {} });
   assert.equal(res.status, 503);
   assert.equal(errorCode(await res.json()), 'ROUTER_MANIFEST_UNAVAILABLE');
+});
+
+void test('a webhook routes by the tenant in its path, even when it carries another tenant token (issue 12)', () => {
+  const head = (pathname: string, auth: string | null) => ({ method: 'POST', pathname, header: (n: string) => (n === 'authorization' ? auth : null) });
+  assert.deepEqual(tenantFromHead(head('/hooks/bravo/tg', `Bearer tk_alpha_${'a'.repeat(32)}`)), { tenantId: 'bravo', source: 'hook-path' });
+  assert.deepEqual(tenantFromHead(head('/rpc', `Bearer tk_alpha_${'a'.repeat(32)}`)), { tenantId: 'alpha', source: 'token' });
 });

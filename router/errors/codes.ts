@@ -144,6 +144,18 @@ const table = {
   MEMORY_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'Memory is turned off for this tenant.' },
   MEMORY_EMBEDDER_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The memory embedder setting names no embedder this shard offers.' },
 
+  // channels
+  CHANNEL_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such channel.' },
+  CHANNEL_EXISTS: { status: 409, rpc: RPC.conflict, message: 'A channel with this name already exists.' },
+  CHANNEL_SIGNATURE_INVALID: { status: 401, rpc: RPC.unauthorized, message: 'The delivery is not signed by this channel\'s platform secret.' },
+  CHANNEL_PAYLOAD_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The platform delivery is malformed.' },
+  CHANNEL_SEAL_KEY_MISSING: { status: 503, rpc: RPC.unavailable, message: 'The shard has no channel seal key with this id (operator config channels.sealKeys).' },
+  CHANNEL_CREDENTIALS_UNREADABLE: { status: 500, rpc: RPC.internal, message: 'The sealed channel credentials do not open with this shard\'s keys.' },
+  CHANNEL_PLATFORM_ERROR: { status: 502, rpc: RPC.upstream, message: 'The messaging platform refused or failed the call.' },
+  CHANNEL_RATE_LIMITED: { status: 429, rpc: RPC.quota, message: 'Too many messages from this visitor; retry shortly.' },
+  CHANNEL_PAIRING_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No pending pairing request with this code.' },
+  CHANNEL_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'This channel does not accept this kind of delivery.' },
+
   // audit
   AUDIT_CHAIN_BROKEN: { status: 500, rpc: RPC.internal, message: 'The audit log hash chain is broken.' },
 } as const satisfies Record<string, ErrorSpec>;

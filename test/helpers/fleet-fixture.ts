@@ -11,6 +11,7 @@ import { createRouterLogger } from '../../router/node/start-router.ts';
 import { sha256Hex } from '../../shard/auth/token-hash.ts';
 import { startTestShard, tempDir, type TestShard } from './shard-fixture.ts';
 import type { BlobStore } from '../../router/blob/blob-store.ts';
+import type { ShardConfigInput } from '../../shard/config/shard-config.ts';
 
 export interface TestFleet {
   dir: string;
@@ -25,7 +26,7 @@ export interface TestFleet {
   rpc(token: string, body: unknown): Promise<Response>;
 }
 
-export async function startTestFleet(t: TestContext, opts: { shards: number; pollIntervalMs?: number }): Promise<TestFleet> {
+export async function startTestFleet(t: TestContext, opts: { shards: number; pollIntervalMs?: number; shardConfig?: Partial<ShardConfigInput> }): Promise<TestFleet> {
   const dir = tempDir(t, 'ocmu-fleet-');
   const blobDir = join(dir, 'blobs');
   mkdirSync(blobDir, { recursive: true });
@@ -35,7 +36,7 @@ export async function startTestFleet(t: TestContext, opts: { shards: number; pol
   const adminKey = mintAdminKey();
   const shards = new Map<string, TestShard>();
   const addShard = async (id: string): Promise<TestShard> => {
-    const s = await startTestShard(t, { dataDir: join(dir, id), adminKey, config: { id, blob: blobUrl, logLevel: 'warn' } });
+    const s = await startTestShard(t, { dataDir: join(dir, id), adminKey, config: { ...opts.shardConfig, id, blob: blobUrl, logLevel: 'warn' } });
     shards.set(id, s);
     return s;
   };

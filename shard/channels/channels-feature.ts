@@ -1,0 +1,33 @@
+// The channels feature (DESIGN §13): channel instances per tenant, the webhook routes, the channels.*
+// methods, and connectors that run only on the owner and stop before a freeze's snapshot.
+import { aiFeature } from '../ai/ai-feature.ts';
+import { defineFeature } from '../app/shard-feature.ts';
+import { channelMethods } from './channel-methods.ts';
+import { registerChannelRoutes } from './channel-routes.ts';
+import { CHANNEL_STATE_MIGRATIONS } from './channel-state-schema.ts';
+import { ChannelsConfigSchema } from './channels-config.ts';
+import { ChannelsService } from './channels-service.ts';
+import { runServiceTurnRunner } from './turn-runner.ts';
+
+export const channelsFeature = defineFeature({
+  name: 'channels',
+  config: ChannelsConfigSchema,
+  migrations: { state: CHANNEL_STATE_MIGRATIONS },
+  services: (core, deps) => new ChannelsService(core, deps.config, runServiceTurnRunner(deps.servicesOf(aiFeature).runs)),
+  routes(app, svc) {
+    registerChannelRoutes(app, svc);
+    // Connectors of owned tenants start with the shard (a polling bot must not wait for a request).
+    app.addHook('onReady', async () => {
+      void svc.startOwnedConnectors();
+    });
+  },
+  rpcMethods: (svc) => channelMethods(svc),
+  async onActive(tenant, svc) {
+    await svc.activate(svc.systemContext(tenant.id, 'activate'));
+  },
+  async onInactive(tenant, _reason, svc) {
+    // before a freeze's snapshot: no poller left, nothing in flight (the new owner resumes the rest)
+    await svc.deactivate(tenant.id);
+  },
+  pinsResidency: (tenant, svc) => svc.pinsResidency(tenant.id),
+});
