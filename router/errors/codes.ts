@@ -133,6 +133,18 @@ const table = {
   MEMORY_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'Memory is turned off for this tenant.' },
   MEMORY_EMBEDDER_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The memory embedder setting names no embedder this shard offers.' },
 
+  // cron
+  CRON_SCHEDULE_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The schedule or time zone is invalid.' },
+  CRON_JOB_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such cron job.' },
+  CRON_LIMIT_JOBS: { status: 429, rpc: RPC.quota, message: 'The tenant has as many cron jobs as its limit allows.' },
+  CRON_LIMIT_INTERVAL: { status: 400, rpc: RPC.invalidParams, message: 'The schedule fires more often than the minimum interval allows.' },
+  CRON_LIMIT_CONCURRENT: { status: 429, rpc: RPC.quota, message: 'The tenant has as many cron runs in progress as its limit allows.' },
+  CRON_JOB_RUNNING: { status: 409, rpc: RPC.conflict, message: 'This cron job has a run in progress.' },
+  CRON_ACTION_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'This shard cannot run this kind of cron action (yet).' },
+  CRON_CHANNELS_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'Delivery to a channel is not available on this shard yet.' },
+  CRON_WEBHOOK_FAILED: { status: 502, rpc: RPC.upstream, message: 'The cron webhook did not accept the call after its retries.' },
+  CRON_RUN_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The cron run did not finish within its time limit.' },
+
   // audit
   AUDIT_CHAIN_BROKEN: { status: 500, rpc: RPC.internal, message: 'The audit log hash chain is broken.' },
 } as const satisfies Record<string, ErrorSpec>;
