@@ -143,6 +143,7 @@ const table = {
   CRON_ACTION_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'This shard cannot run this kind of cron action (yet).' },
   CRON_CHANNELS_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'Delivery to a channel is not available on this shard yet.' },
   CRON_WEBHOOK_FAILED: { status: 502, rpc: RPC.upstream, message: 'The cron webhook did not accept the call after its retries.' },
+  CRON_RUN_INTERRUPTED: { status: 500, rpc: RPC.internal, message: 'The shard stopped during this cron run (crash, kill or move); it did not finish.' },
   CRON_RUN_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The cron run did not finish within its time limit.' },
 
   // audit

@@ -122,7 +122,7 @@ export function latestBetween(s: Schedule, fromMs: number, toMs: number, max: nu
  * The shortest gap between fire times, estimated over the next `sample` fires (for the minimum
  * interval limit); null for a one-shot.
  */
-export function shortestGapMs(s: Schedule, fromMs: number, sample = 64): number | null {
+export function shortestGapMs(s: Schedule, fromMs: number, sample = 24): number | null {
   if (s.kind === 'at') return null;
   if (s.kind === 'every') return s.everyMs;
   const times = s.cron.nextRuns(sample, new Date(fromMs)).map((d) => d.getTime());
