@@ -156,7 +156,6 @@ export class CronService {
 
   add(caller: CronCaller, input: JobInput): { id: string; nextRunAt: string | null } {
     const store = this.#store(caller);
-    if (store.countJobs() >= this.#d.config.maxJobsPerTenant) throw new AppError('CRON_LIMIT_JOBS', { details: { maxJobsPerTenant: this.#d.config.maxJobsPerTenant } });
     const now = this.#d.clock.now();
     const job = this.#schedule(
       caller.id,
@@ -174,7 +173,10 @@ export class CronService {
       },
       now,
     );
-    store.tx(() => store.insertJob(job));
+    store.tx(() => {
+      if (store.countJobs() >= this.#d.config.maxJobsPerTenant) throw new AppError('CRON_LIMIT_JOBS', { details: { maxJobsPerTenant: this.#d.config.maxJobsPerTenant } });
+      store.insertJob(job);
+    });
     caller.audit({ action: 'cron.add', target: job.id, outcome: 'ok', details: { name: job.name, schedule: job.schedule, action: job.action.type } });
     this.#index(caller.id, job);
     return { id: job.id, nextRunAt: job.nextRunAt === null ? null : new Date(job.nextRunAt).toISOString() };
