@@ -65,6 +65,8 @@ export interface LifecycleHooks {
   onInactive?(tenant: LifecycleTenant, reason: InactiveReason): Promise<void>;
   /** True while the feature needs the tenant resident without requests (a polling connector). */
   pinsResidency?(tenant: LifecycleTenant): boolean;
+  /** A tenant directory was adopted here (restore, move import): rebuild shard-level caches of it. */
+  onAdopted?(tenant: LifecycleTenant): Promise<void>;
 }
 
 /** A WebSocket upgrade request for one of a feature's paths; the handler answers or closes `socket`. */
@@ -103,6 +105,8 @@ export interface ShardFeature<S extends FeatureServices = FeatureServices, C = u
   onActive?(tenant: LifecycleTenant, services: S): Promise<void>;
   onInactive?(tenant: LifecycleTenant, reason: InactiveReason, services: S): Promise<void>;
   pinsResidency?(tenant: LifecycleTenant, services: S): boolean;
+  /** A tenant directory was adopted here (restore, move import); it is not made resident. */
+  onAdopted?(tenant: LifecycleTenant, services: S): Promise<void>;
 }
 
 /** Identity function that lets TypeScript infer a feature's services and config types. */
@@ -123,12 +127,13 @@ export interface BuiltFeature {
 export function lifecycleHooksOf(built: readonly BuiltFeature[]): LifecycleHooks[] {
   const hooks: LifecycleHooks[] = [];
   for (const { feature: f, services: s } of built) {
-    if (f.onActive === undefined && f.onInactive === undefined && f.pinsResidency === undefined) continue;
+    if (f.onActive === undefined && f.onInactive === undefined && f.pinsResidency === undefined && f.onAdopted === undefined) continue;
     hooks.push({
       name: f.name,
       ...(f.onActive === undefined ? {} : { onActive: (t: LifecycleTenant) => (f.onActive as NonNullable<ShardFeature['onActive']>)(t, s) }),
       ...(f.onInactive === undefined ? {} : { onInactive: (t: LifecycleTenant, r: InactiveReason) => (f.onInactive as NonNullable<ShardFeature['onInactive']>)(t, r, s) }),
       ...(f.pinsResidency === undefined ? {} : { pinsResidency: (t: LifecycleTenant) => (f.pinsResidency as NonNullable<ShardFeature['pinsResidency']>)(t, s) }),
+      ...(f.onAdopted === undefined ? {} : { onAdopted: (t: LifecycleTenant) => (f.onAdopted as NonNullable<ShardFeature['onAdopted']>)(t, s) }),
     });
   }
   return hooks;

@@ -87,6 +87,16 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
         }
       }
     },
+    onTenantAdopted: async (id) => {
+      const tenant = { id, dir: store.dirOf(id) };
+      for (const h of hooks) {
+        try {
+          await h.onAdopted?.(tenant);
+        } catch (err) {
+          opts.log.error({ err, tenantId: id, feature: h.name }, 'a feature failed to take in an adopted tenant');
+        }
+      }
+    },
   });
   store.load();
   const metrics = createShardMetrics({ tenantsOwned: () => store.count(), inflight: () => ownership.totalInflight() });

@@ -1,5 +1,4 @@
 // The cron feature's tables in a tenant's state.db: jobs and their run claims (they move with the tenant).
-import type Database from 'better-sqlite3';
 import type { Migration } from '../tenants/state-migrations.ts';
 
 const V1 = `
@@ -38,12 +37,3 @@ CREATE INDEX IF NOT EXISTS cron_runs_status ON cron_runs(status) WHERE status = 
 
 /** Numbered on their own (feature migrations, DESIGN §12). */
 export const CRON_STATE_MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'cron-jobs-and-runs', sql: V1 }];
-
-/**
- * Until the feature contract applies feature migrations, the cron store creates its tables itself
- * (idempotent DDL, so applying it again through the contract is harmless).
- */
-export function ensureCronSchema(db: Database.Database): void {
-  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cron_runs'`).get();
-  if (has === undefined) db.exec(V1);
-}

@@ -11,7 +11,6 @@ import type { CronMetrics } from './cron-metrics.ts';
 import { nextFireAt, planScheduled, retryAt } from './cron-plan.ts';
 import { compileSchedule, jitterMs } from './cron-schedule.ts';
 import { CronStore } from './cron-store.ts';
-import { ensureCronSchema } from './cron-migrations.ts';
 
 /** What cron needs from the shard about tenants (owned, frozen or gone; its state.db; the gate). */
 export interface CronTenants {
@@ -48,9 +47,7 @@ export class CronRunner {
   }
 
   storeOf(tenantId: string): CronStore {
-    const db = this.#d.tenants.stateDb(tenantId);
-    ensureCronSchema(db);
-    return new CronStore(db);
+    return new CronStore(this.#d.tenants.stateDb(tenantId));
   }
 
   /** The timer found (tenant, job) due. Only the owner fires; a frozen tenant's jobs wait. */

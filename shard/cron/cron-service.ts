@@ -15,7 +15,6 @@ import { CronRunner, type CronTenants } from './cron-runner.ts';
 import { compileSchedule, jitterMs, nextAfter, shortestGapMs } from './cron-schedule.ts';
 import { CronScheduler } from './cron-scheduler.ts';
 import { CronStore } from './cron-store.ts';
-import { ensureCronSchema } from './cron-migrations.ts';
 
 /** What the shard offers cron beyond tenants: listing owned tenants and reading jobs without residency. */
 export interface CronShard extends CronTenants {
@@ -57,9 +56,11 @@ export class CronService {
   readonly #d: CronServiceDeps;
   readonly runner: CronRunner;
   readonly scheduler: CronScheduler;
+  readonly index: CronIndex;
 
   constructor(deps: CronServiceDeps) {
     this.#d = deps;
+    this.index = deps.index;
     this.runner = new CronRunner({ ...deps, boot: randomBytes(6).toString('hex'), tenants: deps.shard });
     this.scheduler = new CronScheduler({
       clock: deps.clock,
@@ -116,9 +117,7 @@ export class CronService {
   }
 
   #store(caller: CronCaller): CronStore {
-    const db = caller.stateDb();
-    ensureCronSchema(db);
-    return new CronStore(db);
+    return new CronStore(caller.stateDb());
   }
 
   #require(store: CronStore, id: string): CronJob {

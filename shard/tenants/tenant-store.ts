@@ -40,6 +40,8 @@ export interface TenantStoreDeps {
    * and stops its features; awaited before its databases close.
    */
   onTenantGone?: (id: string, reason: { kind: 'frozen' | 'moved' | 'deleted'; message: string }) => Promise<void> | void;
+  /** A tenant directory was adopted (restore, move import): features rebuild their shard-level caches of it. */
+  onTenantAdopted?: (id: string) => Promise<void> | void;
 }
 
 export class TenantStore {
@@ -346,6 +348,7 @@ export class TenantStore {
       this.overlays.delete(id);
       this.deps.ownership.set(id, { kind: state, epoch: next.epoch });
       this.deps.audit.append({ tenant: id, actor, action, target: id, outcome: 'ok', details: { epoch: next.epoch } });
+      await this.deps.onTenantAdopted?.(id);
       return next;
     });
   }
