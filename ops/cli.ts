@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
 const FAMILIES: Record<string, Array<() => Promise<Register>>> = {
   audit: [async () => (await import('./commands/audit.ts')).registerAuditCommands],
   billing: [async () => (await import('./commands/billing.ts')).registerBillingCommands],
+  cron: [async () => (await import('./commands/cron.ts')).registerCronCommands],
   dev: [async () => (await import('./commands/dev.ts')).registerDevCommand],
   fleet: [
     async () => (await import('./commands/fleet-status.ts')).registerFleetCommands,
