@@ -14,6 +14,8 @@ export interface OpenBlobStoreOptions {
   /** Overrides `?conditional=` in the URL. */
   readonly conditionalWrites?: ConditionalWrites;
   readonly lockLeaseMs?: number;
+  /** S3 lock mode: how long a writer waits for another's lock before BLOB_IO (default 15 s). */
+  readonly lockWaitMs?: number;
   /** S3 multipart part size in bytes (>= 5 MiB; default 8 MiB). */
   readonly partSize?: number;
 }
@@ -82,6 +84,7 @@ export function openBlobStore(url: string, opts: OpenBlobStoreOptions = {}): Blo
       ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
       conditionalWrites: cond,
       ...(opts.lockLeaseMs === undefined ? {} : { lockLeaseMs: opts.lockLeaseMs }),
+      ...(opts.lockWaitMs === undefined ? {} : { lockWaitMs: opts.lockWaitMs }),
       ...(opts.partSize === undefined ? {} : { partSize: opts.partSize }),
     });
   }

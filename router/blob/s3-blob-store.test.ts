@@ -17,7 +17,7 @@ async function storeOn(server: RunningS3, conditional?: 'native' | 'lock' | 'aut
   const bucket = `b${Date.now().toString(36)}${(bucketSeq++).toString(36)}`;
   await server.createBucket(bucket);
   const q = `endpoint=${encodeURIComponent(server.endpoint)}${conditional === undefined ? '' : `&conditional=${conditional}`}`;
-  return openBlobStore(`s3://${bucket}/pre/fix?${q}`, { credentials: server.credentials, lockLeaseMs: 5000, partSize: 5 * 1024 * 1024 }) as S3BlobStore;
+  return openBlobStore(`s3://${bucket}/pre/fix?${q}`, { credentials: server.credentials, lockLeaseMs: 5000, lockWaitMs: 60_000, partSize: 5 * 1024 * 1024 }) as S3BlobStore;
 }
 
 void test('s3 blob store on s3rver passes the contract (lock-object fallback: s3rver ignores If-None-Match)', async (t) => {

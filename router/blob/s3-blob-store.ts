@@ -37,6 +37,8 @@ export interface S3BlobStoreOptions {
   /** Multipart part size for putStream (bytes, >= 5 MiB). */
   readonly partSize?: number;
   readonly lockLeaseMs?: number;
+  /** How long a writer waits for another writer's lock before BLOB_IO (lock mode only; default 15 s). */
+  readonly lockWaitMs?: number;
   /** The URL to report (credentials never included). */
   readonly url: string;
 }
@@ -99,6 +101,7 @@ export class S3BlobStore implements BlobStore {
       bucket: this.#bucket,
       fullKey: (k) => this.#full(k),
       leaseMs: opts.lockLeaseMs ?? 30_000,
+      ...(opts.lockWaitMs === undefined ? {} : { waitMs: opts.lockWaitMs }),
     });
   }
 

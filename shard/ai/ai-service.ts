@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { createMemoryTools, type MemoryTools } from '../memory/memory-tools.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
+import type { InactiveReason } from '../tenants/tenant-lifecycle.ts';
 import type { AiConfig, RateCard } from './ai-config.ts';
 import { echoInputTokens, echoTokens } from './providers/echo-provider.ts';
 import { ECHO_MODEL, ModelRegistry, type ResolvedModel } from './providers/model-registry.ts';
@@ -40,8 +41,6 @@ export function estimateInputTokens(resolved: ResolvedModel, messages: ChatMessa
 export class AiService {
   readonly registry: ModelRegistry;
   readonly lanes = new SessionLanes();
-  /** Running chat.send runs by `<tenant>\0<runId>`, so a replayed idempotency key can wait for its run. */
-  readonly runs = new Map<string, Promise<unknown>>();
   private rateCard: RateCard;
   private readonly now: () => number;
   private readonly gates = new Map<string, QuotaGate>();
@@ -84,8 +83,15 @@ export class AiService {
     return g;
   }
 
-  forgetTenant(tenantId: string): void {
+  /**
+   * The AI side of a tenant leaving residency: its request window goes to state.db (unless the
+   * tenant is deleted or replaced) and its gate is dropped; the next gateOf rebuilds it from state.db.
+   */
+  tenantInactive(tenantId: string, reason: InactiveReason): void {
+    const gate = this.gates.get(tenantId);
     this.gates.delete(tenantId);
+    if (gate === undefined || reason === 'deleted' || reason === 'replaced' || !gate.db.open) return;
+    gate.saveRequestWindow();
   }
 
   /** Reserves the worst case of a call and fixes max_tokens so the call cannot exceed it. */

@@ -11,7 +11,8 @@ import type { RpcMethod } from '../rpc/rpc-method.ts';
 import { openMemoryDb } from '../memory/memory-db.ts';
 import type { MigrationSet } from '../tenants/feature-migrations.ts';
 import { CORE_STATE_MIGRATIONS } from '../tenants/state-migrations.ts';
-import { TenantDatabases, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
+import { TenantDatabases, type DatabaseEvent, type MemoryDbOpener } from '../tenants/tenant-databases.ts';
+import { TenantLifecycle } from '../tenants/tenant-lifecycle.ts';
 import { TenantStore } from '../tenants/tenant-store.ts';
 import { TenantSockets } from '../http/tenant-sockets.ts';
 import { defaultFeatures } from './features.ts';
@@ -25,7 +26,10 @@ export interface ShardServices extends CoreServices {
   readonly rpcMethods: ReadonlyMap<string, RpcMethod>;
   /** The features' lifecycle hooks (DESIGN §11), in feature order. */
   readonly featureHooks: readonly LifecycleHooks[];
-  /** Closes the features' services (last first), then databases and the audit log (after the HTTP server has drained). */
+  /**
+   * Deactivates every resident tenant (features' onInactive, then its databases), closes the
+   * features' services (last first), then the audit log (after the HTTP server has drained).
+   */
   close(): Promise<void>;
 }
 
@@ -35,6 +39,8 @@ export interface ServiceOptions {
   openMemoryDb?: MemoryDbOpener;
   /** The features this shard runs (default: shard/app/features.ts). */
   features?: readonly ShardFeature[];
+  /** Observes database open/checkpoint/close (tests check the order of a freeze with it). */
+  onDatabaseEvent?: (e: DatabaseEvent) => void;
 }
 
 /** state.db / memory.db migrations of the core and of every feature, in feature order. */
@@ -63,44 +69,48 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     openMemoryDb: opts.openMemoryDb ?? openMemoryDb,
     stateMigrations: migrationSets(features, 'state'),
     memoryMigrations: migrationSets(features, 'memory'),
+    ...(opts.onDatabaseEvent === undefined ? {} : { onEvent: opts.onDatabaseEvent }),
   });
   const sockets = new TenantSockets();
-  // Set once the features exist; the store calls it when a tenant stops being served here.
-  let hooks: readonly LifecycleHooks[] = [];
-  const store = new TenantStore({
+  // The store and the lifecycle refer to each other (dirOf, deactivate), hence the explicit types.
+  const lifecycle: TenantLifecycle = new TenantLifecycle({
+    databases,
+    dirOf: (id: string): string => store.dirOf(id),
+    limits: config.limits,
+    nowMs: () => now().getTime(),
+    onHookError: (err, info) => opts.log.error({ err, tenantId: info.tenantId, feature: info.hook, phase: info.phase }, 'a feature lifecycle hook failed'),
+    onActivated: () => metrics.activations.inc(),
+    onDeactivated: (_id, reason) => metrics.deactivations.inc({ reason }),
+  });
+  // Set once the features exist (the store reports owned tenants from load() on, before that).
+  let ownedHooks: readonly LifecycleHooks[] = [];
+  const store: TenantStore = new TenantStore({
     dataDir,
     shardId: config.id,
     audit,
     ownership,
-    databases,
+    residency: lifecycle,
     now,
     onWarning: (msg, extra) => opts.log.warn(extra, msg),
-    onTenantGone: async (id, reason) => {
-      sockets.close(id, reason.message);
-      // Stand-in for the tenant lifecycle (DESIGN §11): every feature stops before databases close.
+    // Live connections end at once; the features stop in the lifecycle's deactivation.
+    onTenantGone: (id, reason) => sockets.close(id, reason),
+    onTenantOwned: (id, cause) => {
+      opts.log.debug({ tenantId: id, cause }, 'tenant owned');
+      // Features with shard-level caches of tenant data (cron's index) hear of it without activating it.
       const tenant = { id, dir: store.dirOf(id) };
-      for (const h of hooks) {
-        try {
-          await h.onInactive?.(tenant, reason.kind);
-        } catch (err) {
-          opts.log.error({ err, tenantId: id, feature: h.name }, 'a feature failed to stop for a tenant');
-        }
-      }
-    },
-    onTenantAdopted: async (id) => {
-      const tenant = { id, dir: store.dirOf(id) };
-      for (const h of hooks) {
-        try {
-          await h.onAdopted?.(tenant);
-        } catch (err) {
-          opts.log.error({ err, tenantId: id, feature: h.name }, 'a feature failed to take in an adopted tenant');
-        }
+      for (const h of ownedHooks) {
+        void h.onOwned?.(tenant, cause).catch((err: unknown) => opts.log.error({ err, tenantId: id, feature: h.name }, 'a feature failed to take in an owned tenant'));
       }
     },
   });
   store.load();
-  const metrics = createShardMetrics({ tenantsOwned: () => store.count(), inflight: () => ownership.totalInflight() });
-  const core: CoreServices = { config, dataDir, log: opts.log, audit, ownership, databases, store, metrics, sockets, now };
+  const metrics = createShardMetrics({
+    tenantsOwned: () => store.count(),
+    inflight: () => ownership.totalInflight(),
+    tenantsResident: () => lifecycle.residentCount(),
+    databasesOpen: () => databases.openCount(),
+  });
+  const core: CoreServices = { config, dataDir, log: opts.log, audit, ownership, databases, lifecycle, store, metrics, sockets, now };
   let built: BuiltFeature[];
   try {
     built = buildFeatures(features, core, configs);
@@ -109,7 +119,9 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     void audit.close();
     throw err;
   }
-  hooks = lifecycleHooksOf(built);
+  const hooks = lifecycleHooksOf(built);
+  for (const h of hooks) lifecycle.addHook(h);
+  ownedHooks = hooks;
   const methods = new Map<string, RpcMethod>();
   for (const { feature, services } of built) {
     for (const m of feature.rpcMethods?.(services) ?? []) {
@@ -123,6 +135,8 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     rpcMethods: methods,
     featureHooks: hooks,
     async close() {
+      // Features stop for each tenant while their services are still up, then the services close.
+      await lifecycle.deactivateAll('shutdown');
       for (const { feature, services } of [...built].reverse()) {
         try {
           await services.close();

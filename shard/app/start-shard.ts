@@ -68,6 +68,12 @@ export async function startShard(config: ShardConfig, opts: Partial<ServiceOptio
   sweep();
   const sweeper = setInterval(sweep, 3_600_000);
   sweeper.unref();
+  // One shard-wide timer evicts idle tenants (no timer per tenant).
+  const stopIdleSweep = services.lifecycle.startIdleSweep((ms, fn) => {
+    const t = setInterval(fn, ms);
+    t.unref();
+    return () => clearInterval(t);
+  });
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}`,
@@ -79,6 +85,7 @@ export async function startShard(config: ShardConfig, opts: Partial<ServiceOptio
       closing ??= (async () => {
         startDraining();
         clearInterval(sweeper);
+        stopIdleSweep();
         const deadline = setTimeout(() => app.server.closeAllConnections(), config.limits.drainTimeoutMs);
         try {
           await app.close();

@@ -31,6 +31,14 @@ export const ShardConfigSchema = z
         listPageMax: z.number().int().positive().default(500),
         /** How long the data of a moved-away tenant stays in <data>/retired/ before it is deleted. */
         retiredGraceHours: z.number().positive().default(24),
+        /**
+         * At most this many tenants resident (databases open, features active); the least recently
+         * used unpinned ones are evicted beyond it. Each holds up to 6 descriptors and ~1 MB (see
+         * docs/configuration.md): 128 keeps a shard under 1,000 descriptors and well inside 1 GB.
+         */
+        residentTenants: z.number().int().positive().default(128),
+        /** A resident tenant unused this long is evicted (checked by one shard-wide timer). */
+        idleSeconds: z.number().positive().default(300),
       })
       .strict()
       .default({
@@ -41,6 +49,8 @@ export const ShardConfigSchema = z
         frozenRetryAfterSeconds: 1,
         listPageMax: 500,
         retiredGraceHours: 24,
+        residentTenants: 128,
+        idleSeconds: 300,
       }),
     /** Defaults under every tenant's overlay (tenant-visible keys only). */
     tenantDefaults: TenantOverlaySchema.default({}),

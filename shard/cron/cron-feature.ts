@@ -87,8 +87,9 @@ export function cronFeature(deps: CronFeatureDeps = {}): ShardFeature<CronServic
       // A frozen tenant keeps its index entries (its jobs wait); one that left this shard loses them.
       if (reason === 'moved' || reason === 'deleted') s.cron.dropTenant(tenant.id);
     },
-    async onAdopted(tenant, s) {
-      s.cron.reindexTenant(tenant.id);
+    async onOwned(tenant, cause, s) {
+      // A restore or move import brought its state.db (jobs, claims); a thaw may follow a rolled-back move.
+      if (cause === 'adopt' || cause === 'thaw') s.cron.reindexTenant(tenant.id);
     },
   });
 }

@@ -17,6 +17,8 @@ export interface CronTenants {
   state(tenantId: string): 'owned' | 'frozen' | 'gone';
   /** Counts a run in flight like a request, so a freeze drains it; null when not owned. */
   enter(tenantId: string): (() => void) | null;
+  /** Keeps the tenant resident (its databases open) until released: an eviction waits for it. */
+  lease(tenantId: string): Promise<{ release(): void }>;
   stateDb(tenantId: string): Database.Database;
 }
 
@@ -64,7 +66,9 @@ export class CronRunner {
       return index.put(tenantId, jobId, clock.now() + config.frozenRecheckSeconds * 1000);
     }
     if (release === null) return index.dropTenant(tenantId);
+    let lease: { release(): void } | null = null;
     try {
+      lease = await tenants.lease(tenantId);
       const store = this.storeOf(tenantId);
       this.recoverInterrupted(tenantId, store);
       await this.#work(tenantId, store, jobId);
@@ -73,6 +77,7 @@ export class CronRunner {
       this.#d.log.error({ err, tenantId, jobId }, 'cron: a due job could not be handled; trying again later');
       index.put(tenantId, jobId, clock.now() + ERROR_BACKOFF_MS);
     } finally {
+      lease?.release();
       release();
     }
   }
@@ -135,28 +140,29 @@ export class CronRunner {
     }
   }
 
-  /**
-   * A run the tenant asked for (`cron.run`): the claim is committed before this returns; the run
-   * itself is the returned promise.
-   */
-  claimManual(tenantId: string, store: CronStore, job: CronJob): { scheduledAt: number; run: () => Promise<void> } {
+  /** A run the tenant asked for (`cron.run`): claims it now (committed before this returns); returns its time. */
+  claimManual(tenantId: string, store: CronStore, job: CronJob): number {
     const { clock, boot, shardId } = this.#d;
     const now = clock.now();
     for (let scheduledAt = now; scheduledAt < now + 1000; scheduledAt++) {
       const key = `${tenantId}/${job.id}/${scheduledAt}`;
       this.#inflight.add(key);
-      if (store.tx(() => store.insertClaim({ jobId: job.id, scheduledAt, trigger: 'manual', boot, shardId, now }))) {
-        return {
-          scheduledAt,
-          run: async () => {
-            await this.#execute(tenantId, store, job, scheduledAt, 1, 0, 'manual');
-            this.reschedule(tenantId, store, job.id);
-          },
-        };
-      }
+      if (store.tx(() => store.insertClaim({ jobId: job.id, scheduledAt, trigger: 'manual', boot, shardId, now }))) return scheduledAt;
       this.#inflight.delete(key);
     }
     throw new AppError('CRON_JOB_RUNNING');
+  }
+
+  /** Runs a claimed manual run; the caller holds the tenant's gate and a residency lease. */
+  async runManual(tenantId: string, jobId: string, scheduledAt: number): Promise<void> {
+    const store = this.storeOf(tenantId);
+    const job = store.getJob(jobId);
+    if (job === undefined) {
+      this.#inflight.delete(`${tenantId}/${jobId}/${scheduledAt}`);
+      return;
+    }
+    await this.#execute(tenantId, store, job, scheduledAt, 1, 0, 'manual');
+    this.reschedule(tenantId, store, jobId);
   }
 
   async #execute(tenantId: string, store: CronStore, job: CronJob, scheduledAt: number, attempt: number, lagMs: number, trigger: RunTrigger = 'schedule'): Promise<void> {

@@ -264,14 +264,23 @@ export class CronService {
     if (this.scheduler.full(caller.id)) throw new AppError('CRON_LIMIT_CONCURRENT', { details: { maxConcurrentRuns: this.#d.config.maxConcurrentRunsPerTenant } });
     const release = this.#d.shard.enter(caller.id);
     if (release === null) throw new AppError('SHARD_TENANT_NOT_FOUND');
-    let claim: ReturnType<CronRunner['claimManual']>;
+    let scheduledAt: number;
     try {
-      claim = this.runner.claimManual(caller.id, store, job);
+      scheduledAt = this.runner.claimManual(caller.id, store, job);
     } catch (err) {
       release();
       throw err;
     }
-    void this.scheduler.launch(caller.id, id, () => claim.run().finally(release));
-    return { id, scheduledAt: new Date(claim.scheduledAt).toISOString() };
+    void this.scheduler.launch(caller.id, id, async () => {
+      let lease: { release(): void } | null = null;
+      try {
+        lease = await this.#d.shard.lease(caller.id);
+        await this.runner.runManual(caller.id, id, scheduledAt);
+      } finally {
+        lease?.release();
+        release();
+      }
+    });
+    return { id, scheduledAt: new Date(scheduledAt).toISOString() };
   }
 }

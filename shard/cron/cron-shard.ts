@@ -3,14 +3,14 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ownership } from '../ownership/ownership.ts';
-import type { TenantDatabases } from '../tenants/tenant-databases.ts';
+import type { TenantLifecycle } from '../tenants/tenant-lifecycle.ts';
 import type { TenantStore } from '../tenants/tenant-store.ts';
 import type { CronShard } from './cron-service.ts';
 
 export interface CronShardDeps {
   readonly ownership: Ownership;
   readonly store: TenantStore;
-  readonly databases: TenantDatabases;
+  readonly lifecycle: TenantLifecycle;
 }
 
 export function cronShardOf(core: CronShardDeps): CronShard {
@@ -21,7 +21,8 @@ export function cronShardOf(core: CronShardDeps): CronShard {
       return st.kind;
     },
     enter: (id) => core.ownership.enter(id),
-    stateDb: (id) => core.databases.state(id, core.store.dirOf(id)),
+    lease: (id) => core.lifecycle.lease(id),
+    stateDb: (id) => core.lifecycle.stateDb(id),
     owned() {
       return core.store
         .list(undefined, Number.MAX_SAFE_INTEGER)

@@ -104,7 +104,9 @@ export function registerControlRoutes(app: FastifyInstance, svc: CoreServices): 
       await svc.store.setState(id, 'owned', actor);
       throw new AppError('SHARD_TENANT_BUSY', { message: 'In-flight requests did not drain in time; the tenant was thawed.', details: { inflight: svc.ownership.inflight(id) } });
     }
-    svc.databases.close(id);
+    // Features stop for the tenant (connectors, runs), then its databases are checkpointed and
+    // closed: the freeze answers only when the tenant is ready to be snapshotted.
+    await svc.lifecycle.deactivate(id, 'frozen');
     return { id, epoch: rec.epoch, state: 'frozen' };
   });
 

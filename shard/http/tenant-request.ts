@@ -3,9 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../router/errors/app-error.ts';
 import type { CoreServices } from '../app/shard-feature.ts';
 import { credentialOf } from '../auth/callers.ts';
-import { deepMerge, stripAdminKeys } from '../config/tenant-config.ts';
-import type { TenantContext } from '../tenants/tenant-context.ts';
-import { resolveInside } from '../tenants/tenant-paths.ts';
+import { createTenantContext, type TenantContext } from '../tenants/tenant-context.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
 
 declare module 'fastify' {
@@ -62,29 +60,33 @@ export function authenticateTenant(
 }
 
 export function tenantContext(svc: CoreServices, id: string, actor: AuditActor, requestId: string): TenantContext {
-  const dir = svc.store.dirOf(id);
-  return {
+  return createTenantContext(
+    { shardId: svc.config.id, tenantDefaults: svc.config.tenantDefaults as Record<string, unknown>, store: svc.store, lifecycle: svc.lifecycle, audit: svc.audit },
     id,
-    dir,
-    shardId: svc.config.id,
     actor,
     requestId,
-    record: () => svc.store.require(id),
-    config: () => stripAdminKeys(deepMerge(svc.config.tenantDefaults as Record<string, unknown>, svc.store.readOverlay(id))),
-    stateDb: () => svc.databases.state(id, dir),
-    memoryDb: () => svc.databases.memory(id, dir),
-    resolvePath: (rel) => resolveInside(dir, rel),
-    audit: (input) => {
-      svc.audit.append({ ...input, tenant: id, actor, requestId });
-    },
-  };
+  );
 }
 
-/** For tenant HTTP routes: the TenantContext of this request; in flight until the reply ends. */
+/**
+ * For tenant HTTP routes: the TenantContext of this request, in flight and holding the tenant
+ * resident (a lease) until the reply ends, so no eviction closes its databases under it.
+ */
 export async function tenantOf(req: FastifyRequest): Promise<TenantContext> {
   if (req.tenantContext !== undefined) return req.tenantContext;
-  const { ctx, release } = authenticateTenant(req.server.shard, req.headers.authorization, String(req.id));
+  const svc = req.server.shard;
+  const { ctx, release } = authenticateTenant(svc, req.headers.authorization, String(req.id));
+  let lease;
+  try {
+    lease = await svc.lifecycle.lease(ctx.id);
+  } catch (err) {
+    release();
+    throw err;
+  }
   req.tenantContext = ctx;
-  req.tenantRelease = release;
+  req.tenantRelease = () => {
+    lease.release();
+    release();
+  };
   return ctx;
 }

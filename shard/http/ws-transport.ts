@@ -84,6 +84,13 @@ export function wsRpcTransport(app: FastifyInstance, svc: ShardServices): Upgrad
             return;
           }
           try {
+            // Each message holds the tenant resident while it runs (an eviction waits for it).
+            const lease = await svc.lifecycle.lease(id);
+            const prev = rel;
+            rel = () => {
+              lease.release();
+              prev?.();
+            };
             await svc.sockets.serve(ws, async () => {
               const out = await dispatchRpcFrame(frame, {
                 methods: svc.rpcMethods,

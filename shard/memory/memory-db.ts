@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { AppError } from '../../router/errors/app-error.ts';
-import { migrate } from '../tenants/sqlite-open.ts';
+import { applyTenantPragmas, migrate } from '../tenants/sqlite-open.ts';
 import { MEMORY_MIGRATIONS, MEMORY_SCHEMA_VERSION } from './memory-migrations.ts';
 
 /** Loads sqlite-vec into an open connection (idempotent per connection). */
@@ -38,10 +38,7 @@ export function ensureMemorySchema(db: Database.Database): void {
 export function openMemoryDb(path: string): Database.Database {
   const db = new Database(path);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    applyTenantPragmas(db, 'FULL');
     ensureMemorySchema(db);
   } catch (err) {
     db.close();

@@ -1,5 +1,6 @@
 // The shard's Prometheus metrics (one registry per app instance; no tenant-id labels).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { INACTIVE_REASONS } from '../tenants/tenant-lifecycle.ts';
 
 export interface ShardMetrics {
   readonly registry: Registry;
@@ -7,9 +8,20 @@ export interface ShardMetrics {
   readonly authFailures: Counter<'kind'>;
   readonly rpcCalls: Counter<'method' | 'outcome'>;
   readonly wsConnections: Gauge;
+  /** Tenants made resident (databases opened, onActive hooks run). */
+  readonly activations: Counter;
+  /** Tenants that left residency, by reason (a fixed set: idle, evicted, frozen, moved, deleted, replaced, shutdown). */
+  readonly deactivations: Counter<'reason'>;
 }
 
-export function createShardMetrics(opts: { tenantsOwned: () => number; inflight: () => number }): ShardMetrics {
+export interface ShardGauges {
+  tenantsOwned: () => number;
+  inflight: () => number;
+  tenantsResident: () => number;
+  databasesOpen: () => number;
+}
+
+export function createShardMetrics(opts: ShardGauges): ShardMetrics {
   const registry = new Registry();
   const httpDuration = new Histogram({
     name: 'openclawmu_http_request_duration_seconds',
@@ -47,5 +59,30 @@ export function createShardMetrics(opts: { tenantsOwned: () => number; inflight:
       this.set(opts.inflight());
     },
   });
-  return { registry, httpDuration, authFailures, rpcCalls, wsConnections };
+  new Gauge({
+    name: 'openclawmu_tenants_resident',
+    help: 'Tenants resident now (databases open, features active); bounded by limits.residentTenants unless pinned or in use',
+    registers: [registry],
+    collect() {
+      this.set(opts.tenantsResident());
+    },
+  });
+  new Gauge({
+    name: 'openclawmu_tenant_databases_open',
+    help: 'Open tenant SQLite connections (each holds 3 descriptors: the file, -wal, -shm)',
+    registers: [registry],
+    collect() {
+      this.set(opts.databasesOpen());
+    },
+  });
+  const activations = new Counter({ name: 'openclawmu_tenant_activations_total', help: 'Tenants made resident', registers: [registry] });
+  const deactivations = new Counter<'reason'>({
+    name: 'openclawmu_tenant_deactivations_total',
+    help: 'Tenants that left residency, by reason (idle and evicted are evictions)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Every reason is present from the start, so rate() works before the first eviction.
+  for (const reason of INACTIVE_REASONS) deactivations.inc({ reason }, 0);
+  return { registry, httpDuration, authFailures, rpcCalls, wsConnections, activations, deactivations };
 }

@@ -191,7 +191,7 @@ export class BackupHost {
             await svc.store.setState(target, 'owned', caller.actor);
             throw new AppError('SHARD_TENANT_BUSY', { message: 'In-flight requests did not drain in time; nothing was restored.' });
           }
-          svc.databases.close(target);
+          await svc.lifecycle.deactivate(target, 'replaced');
         }
         try {
           await commitStaged(staged, svc.store.dirOf(target), { force });

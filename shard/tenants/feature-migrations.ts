@@ -32,6 +32,19 @@ export function applyFeatureMigrations(db: Database.Database, sets: readonly Mig
   const rows = db.prepare('SELECT feature, max(version) AS version FROM feature_migrations GROUP BY feature').all() as { feature: string; version: number }[];
   const applied = new Map(rows.map((r) => [r.feature, r.version]));
   const record = db.prepare('INSERT INTO feature_migrations (feature, version, name, applied_at) VALUES (?, ?, ?, ?)');
+  // One outer transaction (each migration is a savepoint inside it): a new tenant database pays one
+  // fsync for its whole schema instead of one per migration.
+  db.transaction(() => applyPending(db, sets, applied, legacy, record, now))();
+}
+
+function applyPending(
+  db: Database.Database,
+  sets: readonly MigrationSet[],
+  applied: ReadonlyMap<string, number>,
+  legacy: number,
+  record: Database.Statement,
+  now: () => Date,
+): void {
   for (const set of sets) {
     const sorted = [...set.migrations].sort((a, b) => a.version - b.version);
     const known = sorted[sorted.length - 1]?.version ?? 0;

@@ -1,54 +1,51 @@
-// The tenants this shard holds: their records on disk (atomic writes), tokens, ownership states,
-// tombstones, and the lifecycle operations of the control plane.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+// The tenants this shard holds: their records (tenant.json), ownership states and the operations
+// of the control plane on them. Tombstones, overlays, token checks and the directory layout each
+// live in their own module; residency (open databases) belongs to TenantLifecycle.
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { stringify as toYaml, parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { AppError } from '../../router/errors/app-error.ts';
-import { assertTenantId, mintTenantToken, parseTenantToken } from '../../router/identity/tenant-id.ts';
-import { DUMMY_DIGEST, digestEquals, keyIdOf, sha256Hex } from '../auth/token-hash.ts';
+import { assertTenantId, mintTenantToken } from '../../router/identity/tenant-id.ts';
+import { keyIdOf, sha256Hex } from '../auth/token-hash.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
 import type { Ownership } from '../ownership/ownership.ts';
-import { fsyncDirAsync, writeFileAtomic } from './atomic-write.ts';
-import type { TenantDatabases } from './tenant-databases.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+import { KeyedLock } from './keyed-lock.ts';
+import { checkTenantToken, type TenantAuth } from './tenant-auth.ts';
+import { placeNewTenantDir, prepareDataDir, readTenantRecords, setAside } from './tenant-directory.ts';
+import type { InactiveReason } from './tenant-lifecycle.ts';
+import { TenantOverlays } from './tenant-overlays.ts';
 import { tenantDir, tenantsRoot } from './tenant-paths.ts';
 import { type Quota, type QuotaPatch, type TenantRecord, TenantRecordSchema } from './tenant-record.ts';
+import { type Tombstone, Tombstones } from './tombstones.ts';
 
-export const TombstoneSchema = z.object({ id: z.string(), owner: z.string(), epoch: z.number().int(), movedAt: z.string() });
-export type Tombstone = z.infer<typeof TombstoneSchema>;
+export type { TenantAuth } from './tenant-auth.ts';
+export type { Tombstone } from './tombstones.ts';
 
-export interface TenantAuth {
-  tenantId: string;
-  keyId: string;
-  /** True when the previous token (inside its grace period) was used. */
-  grace: boolean;
-}
+/** Why a tenant became owned here: found at start-up, created, or adopted from a restore or move. */
+export type OwnedCause = 'load' | 'create' | 'adopt' | 'thaw';
 
 export interface TenantStoreDeps {
   dataDir: string;
   shardId: string;
   audit: AuditLog;
   ownership: Ownership;
-  databases: TenantDatabases;
+  /** Ends a tenant's residency (hooks stopped, databases closed) before its directory goes away. */
+  residency: { deactivate(tenantId: string, reason: InactiveReason): Promise<void> };
   now?: () => Date;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
-  /**
-   * Called when a tenant stops being served here (frozen, moved, deleted): ends its live connections
-   * and stops its features; awaited before its databases close.
-   */
-  onTenantGone?: (id: string, reason: { kind: 'frozen' | 'moved' | 'deleted'; message: string }) => Promise<void> | void;
-  /** A tenant directory was adopted (restore, move import): features rebuild their shard-level caches of it. */
-  onTenantAdopted?: (id: string) => Promise<void> | void;
+  /** Called when a tenant stops being served here (frozen, moved, deleted): end its live connections. */
+  onTenantGone?: (id: string, reason: string) => void;
+  /** Called when a tenant becomes owned and servable here (it is activated later, on demand). */
+  onTenantOwned?: (id: string, cause: OwnedCause) => void;
 }
 
 export class TenantStore {
   private readonly records = new Map<string, TenantRecord>();
-  private readonly tombstones = new Map<string, Tombstone>();
-  private readonly overlays = new Map<string, Record<string, unknown>>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly tombstones: Tombstones;
+  private readonly overlays: TenantOverlays;
+  private readonly lock = new KeyedLock();
   private readonly creating = new Set<string>();
   private readonly deps: TenantStoreDeps;
   private readonly now: () => Date;
@@ -58,40 +55,22 @@ export class TenantStore {
     this.deps = deps;
     this.now = deps.now ?? (() => new Date());
     this.root = tenantsRoot(deps.dataDir);
+    this.tombstones = new Tombstones(join(deps.dataDir, 'tombstones'));
+    this.overlays = new TenantOverlays((id) => this.dirOf(id));
   }
 
-  /** Reads every tenant and tombstone from disk; leftovers of interrupted operations are cleaned. */
+  /** Reads every tenant record and tombstone (no database is opened); interrupted operations are cleaned. */
   load(): void {
-    for (const d of ['tenants', 'tombstones', 'staging', 'trash', 'retired']) mkdirSync(join(this.deps.dataDir, d), { recursive: true });
-    rmSync(join(this.deps.dataDir, 'staging'), { recursive: true, force: true });
-    rmSync(join(this.deps.dataDir, 'trash'), { recursive: true, force: true });
-    mkdirSync(join(this.deps.dataDir, 'staging'), { recursive: true });
-    mkdirSync(join(this.deps.dataDir, 'trash'), { recursive: true });
-    for (const name of readdirSync(join(this.deps.dataDir, 'tombstones'))) {
-      if (!name.endsWith('.json')) continue;
-      try {
-        const t = TombstoneSchema.parse(JSON.parse(readFileSync(join(this.deps.dataDir, 'tombstones', name), 'utf8')));
-        this.tombstones.set(t.id, t);
-        this.deps.ownership.set(t.id, { kind: 'moved', owner: t.owner, epoch: t.epoch });
-      } catch (err) {
-        this.deps.onWarning?.('unreadable tombstone skipped', { file: name, err });
-      }
+    prepareDataDir(this.deps.dataDir);
+    for (const t of this.tombstones.load((file, err) => this.deps.onWarning?.('unreadable tombstone skipped', { file, err }))) {
+      this.deps.ownership.set(t.id, { kind: 'moved', owner: t.owner, epoch: t.epoch });
     }
-    for (const name of readdirSync(this.root)) {
-      const file = join(this.root, name, 'tenant.json');
-      if (!existsSync(file)) {
-        this.deps.onWarning?.('tenant directory without tenant.json skipped', { dir: name });
-        continue;
-      }
-      try {
-        const rec = TenantRecordSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-        if (rec.id !== name) throw new Error(`id ${rec.id} does not match its directory`);
-        this.records.set(rec.id, rec);
-        this.tombstones.delete(rec.id);
-        this.deps.ownership.set(rec.id, { kind: rec.state === 'frozen' ? 'frozen' : 'owned', epoch: rec.epoch });
-      } catch (err) {
-        this.deps.onWarning?.('unreadable tenant.json; tenant not served', { dir: name, err });
-      }
+    const skipped = (dir: string, why: string, err?: unknown): void => this.deps.onWarning?.(why, err === undefined ? { dir } : { dir, err });
+    for (const rec of readTenantRecords(this.root, skipped)) {
+      this.records.set(rec.id, rec);
+      this.tombstones.forget(rec.id);
+      this.deps.ownership.set(rec.id, { kind: rec.state === 'frozen' ? 'frozen' : 'owned', epoch: rec.epoch });
+      if (rec.state === 'owned') this.deps.onTenantOwned?.(rec.id, 'load');
     }
   }
 
@@ -100,14 +79,7 @@ export class TenantStore {
    * interleave, while different tenants proceed in parallel.
    */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return run;
+    return this.lock.run(id, fn);
   }
 
   count(): number {
@@ -144,9 +116,8 @@ export class TenantStore {
   }
 
   /**
-   * Creates a tenant: builds its directory in staging, then renames it into place (atomic; a crash
-   * leaves either no tenant or a whole one). The id is reserved synchronously, so of concurrent
-   * creates of one id exactly one proceeds.
+   * Creates a tenant (its directory is built in staging and renamed into place). The id is
+   * reserved synchronously, so of concurrent creates of one id exactly one proceeds.
    */
   async create(input: { id: string; displayName?: string; quota?: Quota }, actor: AuditActor, requestId?: string): Promise<{ record: TenantRecord; token: string }> {
     const id = assertTenantId(input.id);
@@ -171,24 +142,12 @@ export class TenantStore {
         token: { hash, keyId: keyIdOf(hash, true), createdAt: ts },
         quota: input.quota ?? {},
       };
-      const staging = join(this.deps.dataDir, 'staging', `${id}.${randomBytes(4).toString('hex')}`);
-      await mkdir(staging, { mode: 0o700 });
-      for (const sub of ['channels', 'cron', 'plugins', 'sandbox']) await mkdir(join(staging, sub));
-      await writeFileAtomic(join(staging, 'tenant.json'), `${JSON.stringify(record, null, 2)}\n`);
-      await writeFileAtomic(join(staging, 'config.yaml'), '{}\n');
-      try {
-        await rename(staging, this.dirOf(id));
-      } catch (err) {
-        await rm(staging, { recursive: true, force: true });
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new AppError('SHARD_TENANT_EXISTS', { details: { id } });
-        throw err;
-      }
-      await fsyncDirAsync(this.root);
-      if (tomb !== undefined) await this.removeTombstone(id);
+      await placeNewTenantDir(this.deps.dataDir, this.dirOf(id), record);
+      if (tomb !== undefined) await this.tombstones.remove(id);
       this.records.set(id, record);
       this.deps.ownership.set(id, { kind: 'owned', epoch: record.epoch });
       this.deps.audit.append({ tenant: id, actor, action: 'tenant.create', target: id, outcome: 'ok', ...(requestId === undefined ? {} : { requestId }) });
+      this.deps.onTenantOwned?.(id, 'create');
       return { record, token };
     } finally {
       this.creating.delete(id);
@@ -264,13 +223,11 @@ export class TenantStore {
   delete(id: string, actor: AuditActor, requestId?: string): Promise<void> {
     return this.withLock(id, async () => {
       this.require(id);
-      await this.deps.onTenantGone?.(id, { kind: 'deleted', message: 'tenant deleted' });
-      this.deps.databases.close(id);
-      const trash = join(this.deps.dataDir, 'trash', `${id}.${randomBytes(4).toString('hex')}`);
-      await rename(this.dirOf(id), trash);
-      await fsyncDirAsync(this.root);
+      this.deps.onTenantGone?.(id, 'tenant deleted');
+      await this.deps.residency.deactivate(id, 'deleted');
+      const trash = await setAside(this.dirOf(id), join(this.deps.dataDir, 'trash'), id);
       this.records.delete(id);
-      this.overlays.delete(id);
+      this.overlays.forget(id);
       this.deps.ownership.forget(id);
       await rm(trash, { recursive: true, force: true });
       this.deps.audit.append({ tenant: id, actor, action: 'tenant.delete', target: id, outcome: 'ok', ...(requestId === undefined ? {} : { requestId }) });
@@ -279,21 +236,10 @@ export class TenantStore {
 
   /**
    * Checks a presented tenant token in constant time. Unknown tenant and wrong secret both
-   * return null after the same work (a comparison against a dummy digest).
+   * return null after the same work.
    */
   authenticate(token: string): TenantAuth | null {
-    const parsed = parseTenantToken(token);
-    const presented = sha256Hex(token);
-    const rec = parsed === null ? undefined : this.records.get(parsed.tenantId);
-    const current = rec?.token.hash ?? DUMMY_DIGEST;
-    const okCurrent = digestEquals(presented, current);
-    const prev = rec?.previousToken;
-    const prevValid = prev !== undefined && Date.parse(prev.notAfter) > this.now().getTime();
-    const okPrev = digestEquals(presented, prevValid ? prev.hash : DUMMY_DIGEST);
-    if (rec === undefined || parsed === null) return null;
-    if (okCurrent) return { tenantId: rec.id, keyId: rec.token.keyId, grace: false };
-    if (okPrev && prev !== undefined) return { tenantId: rec.id, keyId: prev.keyId, grace: true };
-    return null;
+    return checkTenantToken(token, (id) => this.records.get(id), this.now().getTime());
   }
 
   // --- ownership (used by moves) -------------------------------------------------------------
@@ -302,19 +248,19 @@ export class TenantStore {
     // The gate changes at once (no new request gets in while the record is written).
     const now = this.require(id);
     this.deps.ownership.set(id, { kind: state, epoch: now.epoch });
-    const stopping = state === 'frozen' ? this.deps.onTenantGone?.(id, { kind: 'frozen', message: 'tenant frozen for a move' }) : undefined;
+    if (state === 'frozen') this.deps.onTenantGone?.(id, 'tenant frozen for a move');
     return this.withLock(id, async () => {
-      await stopping;
       const rec = this.require(id);
       const next: TenantRecord = { ...rec, state, updatedAt: this.now().toISOString() };
       await this.writeRecord(next);
       this.deps.ownership.set(id, { kind: state, epoch: rec.epoch });
       this.deps.audit.append({ tenant: id, actor, action: state === 'frozen' ? 'tenant.freeze' : 'tenant.thaw', target: id, outcome: 'ok', details: { epoch: rec.epoch } });
+      if (state === 'owned') this.deps.onTenantOwned?.(id, 'thaw');
       return next;
     });
   }
 
-  /** Records that the tenant now lives on `owner` at `epoch`: tombstone, databases closed, data set aside. */
+  /** Records that the tenant now lives on `owner` at `epoch`: tombstone, residency ended, data set aside. */
   markMoved(id: string, owner: string, epoch: number, actor: AuditActor): Promise<Tombstone> {
     return this.withLock(id, async () => {
       const rec = this.records.get(id);
@@ -322,16 +268,14 @@ export class TenantStore {
         throw new AppError('MOVE_EPOCH_STALE', { details: { id, epoch, current: rec.epoch } });
       }
       const tomb: Tombstone = { id, owner, epoch, movedAt: this.now().toISOString() };
-      await writeFileAtomic(join(this.deps.dataDir, 'tombstones', `${id}.json`), `${JSON.stringify(tomb)}\n`);
-      this.tombstones.set(id, tomb);
+      await this.tombstones.write(tomb);
       this.deps.ownership.set(id, { kind: 'moved', owner, epoch });
-      await this.deps.onTenantGone?.(id, { kind: 'moved', message: 'tenant moved' });
+      this.deps.onTenantGone?.(id, 'tenant moved');
       if (rec !== undefined) {
-        this.deps.databases.close(id);
-        await rename(this.dirOf(id), join(this.deps.dataDir, 'retired', `${id}.${rec.epoch}.${randomBytes(3).toString('hex')}`));
-        await fsyncDirAsync(this.root);
+        await this.deps.residency.deactivate(id, 'moved');
+        await setAside(this.dirOf(id), join(this.deps.dataDir, 'retired'), `${id}.${rec.epoch}`);
         this.records.delete(id);
-        this.overlays.delete(id);
+        this.overlays.forget(id);
       }
       this.deps.audit.append({ tenant: id, actor, action: 'tenant.moved', target: id, outcome: 'ok', details: { owner, epoch } });
       return tomb;
@@ -344,11 +288,11 @@ export class TenantStore {
       const rec = TenantRecordSchema.parse(JSON.parse(await readFile(join(this.dirOf(id), 'tenant.json'), 'utf8')));
       const next: TenantRecord = { ...rec, id, epoch: epoch ?? rec.epoch, state, updatedAt: this.now().toISOString() };
       await this.writeRecord(next);
-      await this.removeTombstone(id);
-      this.overlays.delete(id);
+      await this.tombstones.remove(id);
+      this.overlays.forget(id);
       this.deps.ownership.set(id, { kind: state, epoch: next.epoch });
       this.deps.audit.append({ tenant: id, actor, action, target: id, outcome: 'ok', details: { epoch: next.epoch } });
-      await this.deps.onTenantAdopted?.(id);
+      if (state === 'owned') this.deps.onTenantOwned?.(id, 'adopt');
       return next;
     });
   }
@@ -370,33 +314,21 @@ export class TenantStore {
   // --- overlay config -----------------------------------------------------------------------
 
   readOverlay(id: string): Record<string, unknown> {
-    const cached = this.overlays.get(id);
-    if (cached !== undefined) return cached;
-    const text = readFileSync(join(this.dirOf(id), 'config.yaml'), 'utf8');
-    const parsed = (parseYaml(text) ?? {}) as Record<string, unknown>;
-    this.overlays.set(id, parsed);
-    return parsed;
+    return this.overlays.read(id);
   }
 
   /** Read-modify-write of the overlay under the tenant's lock (no lost update between writers). */
   editOverlay(id: string, change: (current: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown>> {
     return this.withLock(id, async () => {
-        this.require(id);
-        const next = change(this.readOverlay(id));
-        await writeFileAtomic(join(this.dirOf(id), 'config.yaml'), toYaml(next));
-        this.overlays.set(id, next);
-        return next;
+      this.require(id);
+      const next = change(this.overlays.read(id));
+      await this.overlays.write(id, next);
+      return next;
     });
   }
 
   private async writeRecord(rec: TenantRecord): Promise<void> {
     await writeFileAtomic(join(this.dirOf(rec.id), 'tenant.json'), `${JSON.stringify(rec, null, 2)}\n`);
     this.records.set(rec.id, rec);
-  }
-
-  private async removeTombstone(id: string): Promise<void> {
-    if (!this.tombstones.has(id)) return;
-    await rm(join(this.deps.dataDir, 'tombstones', `${id}.json`), { force: true });
-    this.tombstones.delete(id);
   }
 }

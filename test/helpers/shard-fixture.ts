@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import { mintAdminKey } from '../../router/identity/tenant-id.ts';
 import { parseShardConfig, type ShardConfigInput } from '../../shard/config/shard-config.ts';
 import { startShard, type RunningShard } from '../../shard/app/start-shard.ts';
+import type { ShardFeature } from '../../shard/app/shard-feature.ts';
 import { createLogger } from '../../shard/observability/logger.ts';
 import { sha256Hex } from '../../shard/auth/token-hash.ts';
 
@@ -27,7 +28,7 @@ export function tempDir(t: TestContext, prefix = 'ocmu-'): string {
 
 export async function startTestShard(
   t: TestContext,
-  opts: { dataDir?: string; adminKey?: string; config?: Partial<ShardConfigInput>; keepData?: boolean } = {},
+  opts: { dataDir?: string; adminKey?: string; config?: Partial<ShardConfigInput>; keepData?: boolean; features?: readonly ShardFeature[] } = {},
 ): Promise<TestShard> {
   const dataDir = opts.dataDir ?? tempDir(t);
   const adminKey = opts.adminKey ?? mintAdminKey();
@@ -47,7 +48,7 @@ export async function startTestShard(
     },
   });
   const log = createLogger({ level: 'info', destination: sink });
-  const shard = await startShard(config, { log });
+  const shard = await startShard(config, { log, ...(opts.features === undefined ? {} : { features: opts.features }) });
   t.after(() => shard.close());
   const admin = (path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> =>
     fetch(`${shard.url}${path}`, {

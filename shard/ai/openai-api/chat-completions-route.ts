@@ -1,7 +1,7 @@
 // POST /v1/chat/completions: OpenAI's chat API, non-stream and SSE (with include_usage), tools.
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AiService } from '../ai-service.ts';
+import type { RunService } from '../run-service.ts';
 import { usageToOpenAi, type ChatChunk, type ChatMessage, type ToolDef } from '../providers/provider.ts';
 import { executeChat, SESSION_HEADER, type ChatJob } from './chat-executor.ts';
 import { sendOpenAiError, sseErrorFrame } from './openai-error.ts';
@@ -29,7 +29,7 @@ export function chatJobOf(body: ChatBody): ChatJob {
   return job;
 }
 
-export async function handleChatCompletions(ai: AiService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+export async function handleChatCompletions(runs: RunService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
   const created = Math.floor(Date.now() / 1000);
   let sink: SseSink | undefined;
@@ -38,7 +38,7 @@ export async function handleChatCompletions(ai: AiService, req: FastifyRequest, 
     const job = chatJobOf(body);
     const onSession = (sid: string): void => void reply.header(SESSION_HEADER, sid);
     if (body.stream !== true) {
-      const r = await executeChat({ req, reply, ai }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession });
+      const r = await executeChat({ req, reply, runs }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession });
       const message: Record<string, unknown> = { role: 'assistant', content: r.content, refusal: null };
       if (r.toolCalls.length > 0) message['tool_calls'] = r.toolCalls;
       return reply.send({
@@ -77,7 +77,7 @@ export async function handleChatCompletions(ai: AiService, req: FastifyRequest, 
         );
       }
     };
-    const r = await executeChat({ req, reply, ai }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession, onChunk });
+    const r = await executeChat({ req, reply, runs }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession, onChunk });
     if (!sentRole) frame({ role: 'assistant', content: '' }, null);
     frame({}, r.finishReason);
     if (body.stream_options?.include_usage === true) s.send({ ...base, choices: [], usage: usageToOpenAi(r.usage) });

@@ -1,12 +1,12 @@
-// Executes one OpenAI-style chat job for a tenant: model or agent, session, admission, streaming.
+// Executes one OpenAI-style chat job for a tenant (model or agent:<name>, session from the header or
+// `user`) as a turn of the RunService.
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../../router/errors/app-error.ts';
 import type { TenantContext } from '../../tenants/tenant-context.ts';
 import { tenantOf } from '../../http/tenant-request.ts';
-import { getAgent } from '../agents/agent-store.ts';
-import { runAgentTurn } from '../agents/agent-runner.ts';
-import type { AiService } from '../ai-service.ts';
+import { getAgent, type Agent } from '../agents/agent-store.ts';
+import type { RunService, TurnEvent, TurnInput } from '../run-service.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, FinishReason, ToolCall, ToolDef, Usage } from '../providers/provider.ts';
 import { SESSION_ID_PATTERN, assertSessionId } from '../sessions/session-store.ts';
 
@@ -42,34 +42,33 @@ export function sessionOfRequest(header: string | string[] | undefined, user: st
 }
 
 /** Splits request messages into (system text, the turn's new messages) for an agent with history. */
-function agentInput(messages: ChatMessage[], fresh: boolean): { extraSystem: string; incoming: ChatMessage[] } {
+function agentInput(messages: ChatMessage[], fresh: boolean): { extraSystem: string; messages: ChatMessage[] } {
   const system = messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n\n');
   const rest = messages.filter((m) => m.role !== 'system' && m.role !== 'developer');
-  if (fresh) return { extraSystem: system, incoming: rest };
+  if (fresh) return { extraSystem: system, messages: rest };
   // a session holds the history: only what follows the client's last assistant message is new
   let i = rest.length;
   while (i > 0 && rest[i - 1]?.role !== 'assistant') i--;
-  return { extraSystem: system, incoming: rest.slice(i) };
+  return { extraSystem: system, messages: rest.slice(i) };
 }
 
 export interface ExecContext {
   req: FastifyRequest;
   reply: FastifyReply;
-  ai: AiService;
+  runs: RunService;
 }
 
 /**
- * Authenticates, admits (requests/minute, sessions), runs, and keeps the tenant counted in flight
- * until the ledger row is written (even when the client left early). `onStart` is called once the
+ * Authenticates, resolves the session, and runs the job as one turn of the RunService (admission,
+ * lanes, ledger). The turn is aborted when the client goes away. `onSession` is called once the
  * session is known (to set response headers before any byte goes out).
  */
 export async function executeChat(
   x: ExecContext,
   job: ChatJob,
-  opts: { sessionHeader: string | string[] | undefined; onChunk?: (c: ChatChunk) => void; onSession?: (id: string) => void; tenant?: TenantContext },
+  opts: { sessionHeader: string | string[] | undefined; onChunk?: (c: ChatChunk) => void; onSession?: (id: string) => void },
 ): Promise<ChatOutcome> {
-  const tenant = opts.tenant ?? (await tenantOf(x.req));
-  const hold = x.req.server.shard.ownership.enter(tenant.id);
+  const tenant = await tenantOf(x.req);
   const abort = new AbortController();
   const onClose = (): void => {
     if (!x.reply.raw.writableFinished) abort.abort(new Error('client closed the connection'));
@@ -81,65 +80,26 @@ export async function executeChat(
     const fresh = sessionId === null;
     if (isAgent && sessionId === null) sessionId = `s-${randomUUID()}`;
     if (sessionId !== null) opts.onSession?.(sessionId);
-    // an unknown model is a 404 before it can count against requests/minute
-    if (!isAgent) x.ai.registry.resolve(job.model);
-    const gate = x.ai.gateOf(tenant);
-    const slot = gate.admitRequest(tenant.record().quota, isAgent ? sessionId : null);
-    try {
-      if (!isAgent) {
-        const call = {
-          model: job.model,
-          request: { ...job.options, messages: job.messages, ...(job.tools === undefined ? {} : { tools: job.tools }), ...(job.extra === undefined ? {} : { extra: job.extra }) },
-          requestId: String(x.req.id),
-          sessionId,
-          signal: abort.signal,
-        };
-        if (opts.onChunk === undefined) {
-          const r = await x.ai.complete(tenant, call);
-          return { content: r.content, toolCalls: r.toolCalls, finishReason: r.finishReason, usage: r.usage, sessionId };
-        }
-        const it = x.ai.stream(tenant, call);
-        for (;;) {
-          const n = await it.next();
-          if (n.done === true) return { content: n.value.content, toolCalls: n.value.toolCalls, finishReason: n.value.finishReason, usage: n.value.usage, sessionId };
-          opts.onChunk(n.value);
-        }
-      }
-      const name = job.model.slice(AGENT_PREFIX.length);
-      let agent;
-      try {
-        agent = getAgent(tenant.stateDb(), name);
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'AI_AGENT_NOT_FOUND') throw new AppError('AI_MODEL_NOT_FOUND', { message: `The model '${job.model.slice(0, 200)}' does not exist.`, details: { model: job.model.slice(0, 200) } });
-        throw err;
-      }
-      const sid = sessionId as string;
-      const { extraSystem, incoming } = agentInput(job.messages, fresh);
-      const runId = `run-${randomUUID()}`;
-      const r = await x.ai.lanes.run(`${tenant.id}\u0000${sid}`, runId, abort.signal, (signal) =>
-        runAgentTurn({
-          tenant,
-          ai: x.ai,
-          agent,
-          sessionId: sid,
-          runId,
-          requestId: String(x.req.id),
-          incoming,
-          extraSystem,
-          ...(job.tools === undefined ? {} : { clientTools: job.tools }),
-          options: job.options,
-          signal,
-          ...(opts.onChunk === undefined ? {} : { onChunk: opts.onChunk }),
-          now: () => x.req.server.shard.now().getTime(),
-          memoryTools: x.ai.memoryTools(),
-        }),
-      );
-      return { content: r.content, toolCalls: r.toolCalls, finishReason: r.finishReason, usage: r.usage, sessionId: sid };
-    } finally {
-      gate.releaseRequest(slot);
-    }
+    const onChunk = opts.onChunk;
+    const onEvent = onChunk === undefined ? undefined : (e: TurnEvent): void => void (e.type === 'chunk' && onChunk(e.chunk));
+    const tools = job.tools === undefined ? {} : { tools: job.tools };
+    const input: TurnInput = isAgent
+      ? { kind: 'agent', agent: () => agentNamed(tenant, job.model), ...agentInput(job.messages, fresh), ...(job.tools === undefined ? {} : { clientTools: job.tools }), options: job.options }
+      : { kind: 'model', model: job.model, messages: job.messages, ...tools, options: job.options, ...(job.extra === undefined ? {} : { extra: job.extra }) };
+    const r = await x.runs.startTurn({ tenant, session: sessionId, input, signal: abort.signal, ...(onEvent === undefined ? {} : { onEvent }) });
+    if (r.status !== 'final') throw new AppError('INTERNAL', { message: 'An unrecorded turn cannot be replayed or aborted quietly.' });
+    return { content: r.content, toolCalls: r.toolCalls, finishReason: r.finishReason, usage: r.usage, sessionId };
   } finally {
     x.reply.raw.off('close', onClose);
-    hold?.();
+  }
+}
+
+/** The tenant agent an `agent:<name>` model names; unknown agents are unknown models (OpenAI semantics). */
+function agentNamed(tenant: TenantContext, model: string): Agent {
+  try {
+    return getAgent(tenant.stateDb(), model.slice(AGENT_PREFIX.length));
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'AI_AGENT_NOT_FOUND') throw new AppError('AI_MODEL_NOT_FOUND', { message: `The model '${model.slice(0, 200)}' does not exist.`, details: { model: model.slice(0, 200) } });
+    throw err;
   }
 }

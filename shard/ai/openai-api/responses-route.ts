@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../../router/errors/app-error.ts';
-import type { AiService } from '../ai-service.ts';
+import type { RunService } from '../run-service.ts';
 import type { ChatChunk, ChatMessage, ContentPart, ToolDef, Usage } from '../providers/provider.ts';
 import { executeChat, SESSION_HEADER, type ChatJob, type ChatOutcome } from './chat-executor.ts';
 import { sendOpenAiError } from './openai-error.ts';
@@ -117,7 +117,7 @@ function responseObject(body: ResponsesBody, ids: Ids, status: string, r: ChatOu
   };
 }
 
-export async function handleResponses(ai: AiService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+export async function handleResponses(runs: RunService, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const hex = randomUUID().replace(/-/g, '');
   const ids: Ids = { id: `resp_${hex}`, msgId: `msg_${hex}`, createdAt: Math.floor(Date.now() / 1000) };
   let sink: SseSink | undefined;
@@ -126,7 +126,7 @@ export async function handleResponses(ai: AiService, req: FastifyRequest, reply:
     const job = responsesJobOf(body);
     const onSession = (sid: string): void => void reply.header(SESSION_HEADER, sid);
     if (body.stream !== true) {
-      const r = await executeChat({ req, reply, ai }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession });
+      const r = await executeChat({ req, reply, runs }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession });
       return reply.send(responseObject(body, ids, r.finishReason === 'length' ? 'incomplete' : 'completed', r));
     }
     const s = new SseSink(reply);
@@ -152,7 +152,7 @@ export async function handleResponses(ai: AiService, req: FastifyRequest, reply:
         ev('response.output_text.delta', { item_id: ids.msgId, output_index: 0, content_index: 0, delta: c.content, logprobs: [] });
       }
     };
-    const r = await executeChat({ req, reply, ai }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession, onChunk });
+    const r = await executeChat({ req, reply, runs }, job, { sessionHeader: req.headers[SESSION_HEADER], onSession, onChunk });
     if (seq === 0) onChunk({});
     let index = 0;
     if (opened) {

@@ -24,6 +24,21 @@ export function quotaError(r: Refusal, now: number): AppError {
   });
 }
 
+const WINDOW_KEY = 'quota.request_window';
+
+/** The admissions of the last minute as saved by saveRequestWindow (none when absent or unreadable). */
+function loadRequestWindow(db: Database.Database, now: number): number[] {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(WINDOW_KEY) as { value: string } | undefined;
+  if (row === undefined) return [];
+  try {
+    const parsed = JSON.parse(row.value) as { recent?: unknown };
+    const recent = Array.isArray(parsed.recent) ? parsed.recent : [];
+    return recent.filter((t): t is number => typeof t === 'number' && t > now - RPM_WINDOW_MS && t <= now).sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
+
 export class QuotaGate {
   readonly db: Database.Database;
   private readonly now: () => number;
@@ -37,6 +52,20 @@ export class QuotaGate {
   constructor(db: Database.Database, now: () => number) {
     this.db = db;
     this.now = now;
+    this.recent = loadRequestWindow(db, now());
+  }
+
+  /**
+   * Writes the requests-per-minute window to state.db, so a gate rebuilt after the tenant left
+   * residency (eviction, restart, move) counts the same requests. Token and cost windows need
+   * nothing: they are rebuilt from the ledger.
+   */
+  saveRequestWindow(): void {
+    const now = this.now();
+    const recent = this.recent.filter((t) => t > now - RPM_WINDOW_MS);
+    this.db
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(WINDOW_KEY, JSON.stringify({ v: 1, recent }));
   }
 
   private refresh(now: number): void {

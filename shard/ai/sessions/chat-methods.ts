@@ -1,17 +1,16 @@
 // sessions.* and chat.* JSON-RPC methods: list/get/reset/delete sessions; send (one run at a time
 // per session, idempotent, streamed as chat.event over /ws), history, abort.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../../router/errors/app-error.ts';
 import { defineMethod, type RpcContext, type RpcMethod } from '../../rpc/rpc-method.ts';
 import type { AiService } from '../ai-service.ts';
+import { laneKey, type RunService, type TurnEvent } from '../run-service.ts';
 import { AgentNameSchema, getAgent, type Agent } from '../agents/agent-store.ts';
-import { runAgentTurn } from '../agents/agent-runner.ts';
 import { usageToOpenAi } from '../providers/provider.ts';
 import { deleteSession, getSession, listSessions, messagesOf, resetSession, SessionIdSchema } from './session-store.ts';
 
 const iso = (): string => new Date().toISOString();
-const laneKey = (tenantId: string, sessionId: string): string => `${tenantId}\u0000${sessionId}`;
 
 function refuseIfBusy(ai: AiService, ctx: RpcContext, sessionId: string): void {
   if (ai.lanes.isBusy(laneKey(ctx.tenant.id, sessionId))) throw new AppError('AI_SESSION_BUSY', { details: { sessionId } });
@@ -48,7 +47,26 @@ const SendParams = z
   })
   .strict();
 
-export function chatMethods(ai: AiService): RpcMethod[] {
+/** A turn's events as chat.event notifications over /ws (content deltas only; tool calls stay inside the run). */
+function chatEvent(notify: NonNullable<RpcContext['notify']>, sessionId: string, e: TurnEvent): void {
+  const base = { runId: e.runId, sessionId };
+  switch (e.type) {
+    case 'started':
+      notify('chat.event', { ...base, state: 'started' });
+      return;
+    case 'chunk':
+      if (e.chunk.content !== undefined) notify('chat.event', { ...base, state: 'delta', delta: e.chunk.content });
+      return;
+    case 'final':
+      notify('chat.event', { ...base, state: 'final', message: { role: 'assistant', content: e.content }, usage: usageToOpenAi(e.usage) });
+      return;
+    case 'error':
+      notify('chat.event', { ...base, state: e.aborted ? 'aborted' : 'error', ...(e.error === undefined ? {} : { error: { code: e.error.code, message: e.error.message } }) });
+      return;
+  }
+}
+
+export function chatMethods(ai: AiService, runs: RunService): RpcMethod[] {
   return [
     defineMethod({
       name: 'sessions.list',
@@ -85,71 +103,22 @@ export function chatMethods(ai: AiService): RpcMethod[] {
       summary: 'Runs a turn in a session (agent or model); streams chat.event over /ws; answers when the run ends. Same idempotencyKey = same run.',
       params: SendParams,
       handler: async (ctx, p) => {
-        const db = ctx.tenant.stateDb();
         const sessionId = p.sessionId ?? `s-${randomUUID()}`;
-        const requestHash = createHash('sha256').update(JSON.stringify([p.agent ?? null, p.model ?? null, p.message])).digest('hex');
-        const existing = db.prepare('SELECT id, session_id, status, error, request_hash FROM ai_runs WHERE session_id = ? AND idempotency_key = ?').get(sessionId, p.idempotencyKey) as (RunRow & { request_hash: string | null }) | undefined;
-        if (existing !== undefined) {
-          if (existing.request_hash !== requestHash) throw new AppError('AI_IDEMPOTENCY_CONFLICT', { details: { idempotencyKey: p.idempotencyKey.slice(0, 128) } });
-          const pending = ai.runs.get(`${ctx.tenant.id}\u0000${existing.id}`);
-          if (pending !== undefined) await pending.catch(() => undefined);
-          const row = db.prepare('SELECT id, session_id, status, error FROM ai_runs WHERE id = ?').get(existing.id) as RunRow;
-          return { ...finalOf(ctx, row), replayed: true };
-        }
-        const agent = agentFor(ctx, p);
-        const runId = `run-${randomUUID()}`;
-        const gate = ai.gateOf(ctx.tenant);
-        const slot = gate.admitRequest(ctx.tenant.record().quota, sessionId);
-        try {
-          db.transaction(() => {
-            db.prepare('INSERT INTO ai_sessions (id, agent, created_at, updated_at) VALUES (?,?,?,?) ON CONFLICT(id) DO NOTHING').run(sessionId, agent.name === '' ? null : agent.name, iso(), iso());
-            db.prepare("INSERT INTO ai_runs (id, session_id, idempotency_key, request_hash, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)").run(runId, sessionId, p.idempotencyKey, requestHash, iso());
-          })();
-        } catch (err) {
-          gate.releaseRequest(slot);
-          throw err;
-        }
-        const event = (state: string, extra: Record<string, unknown>): void => ctx.notify?.('chat.event', { runId, sessionId, state, ...extra });
-        const finish = (status: string, error: string | null): void => {
-          db.prepare('UPDATE ai_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(status, error, iso(), runId);
-        };
-        let runSignal: AbortSignal | undefined;
-        const work = ai.lanes.run(laneKey(ctx.tenant.id, sessionId), runId, ctx.signal, async (signal) => {
-          runSignal = signal;
-          db.prepare("UPDATE ai_runs SET status = 'running' WHERE id = ?").run(runId);
-          event('started', {});
-          return runAgentTurn({
-            tenant: ctx.tenant,
-            ai,
-            agent,
-            sessionId,
-            runId,
-            requestId: ctx.tenant.requestId,
-            incoming: [{ role: 'user', content: p.message }],
-            signal,
-            ...(ctx.notify === undefined ? {} : { onChunk: (c) => { if (c.content !== undefined) event('delta', { delta: c.content }); } }),
-            now: () => ai.nowMs(),
-            memoryTools: ai.memoryTools(),
-          });
+        const notify = ctx.notify;
+        const onEvent = notify === undefined ? undefined : (e: TurnEvent): void => chatEvent(notify, sessionId, e);
+        const r = await runs.startTurn({
+          tenant: ctx.tenant,
+          session: sessionId,
+          input: { kind: 'agent', agent: () => agentFor(ctx, p), messages: [{ role: 'user', content: p.message }], fingerprint: [p.agent ?? null, p.model ?? null, p.message] },
+          idempotencyKey: p.idempotencyKey,
+          signal: ctx.signal,
+          ...(onEvent === undefined ? {} : { onEvent }),
         });
-        const key = `${ctx.tenant.id}\u0000${runId}`;
-        ai.runs.set(key, work);
-        try {
-          const r = await work;
-          finish('final', null);
-          event('final', { message: { role: 'assistant', content: r.content }, usage: usageToOpenAi(r.usage) });
-          return { runId, sessionId, status: 'final', message: { role: 'assistant', content: r.content, ...(r.toolCalls.length > 0 ? { tool_calls: r.toolCalls } : {}) }, usage: usageToOpenAi(r.usage) };
-        } catch (err) {
-          // aborted by chat.abort, by the client going away, or while still queued
-          const aborted = runSignal?.aborted === true || ctx.signal.aborted || (runSignal === undefined && !(err instanceof AppError));
-          finish(aborted ? 'aborted' : 'error', err instanceof AppError ? err.code : aborted ? 'aborted' : 'INTERNAL');
-          event(aborted ? 'aborted' : 'error', err instanceof AppError ? { error: { code: err.code, message: err.message } } : {});
-          if (aborted) return { ...finalOf(ctx, db.prepare('SELECT id, session_id, status, error FROM ai_runs WHERE id = ?').get(runId) as RunRow) };
-          throw err;
-        } finally {
-          ai.runs.delete(key);
-          gate.releaseRequest(slot);
+        if (r.status !== 'final') {
+          const row = ctx.tenant.stateDb().prepare('SELECT id, session_id, status, error FROM ai_runs WHERE id = ?').get(r.runId) as RunRow;
+          return r.status === 'replayed' ? { ...finalOf(ctx, row), replayed: true } : finalOf(ctx, row);
         }
+        return { runId: r.runId, sessionId, status: 'final', message: { role: 'assistant', content: r.content, ...(r.toolCalls.length > 0 ? { tool_calls: r.toolCalls } : {}) }, usage: usageToOpenAi(r.usage) };
       },
     }),
     defineMethod({
