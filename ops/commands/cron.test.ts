@@ -75,8 +75,20 @@ void test('openclawmu cron add|list|get|run|runs|disable|remove with --json, err
   assert.deepEqual((viaRpc.result as { jobs: Array<{ id: string }> }).jobs.map((j) => j.id), [id]);
   const viaRpcAdd = await rpcCall(shard, token, 'cron.add', { name: 'w', schedule: '0 3 * * *', tz: 'Europe/Berlin', action: { type: 'webhook', url: 'https://example.com/hook', secret: 'a-secret-of-16-chars' } });
   assert.ok(typeof (viaRpcAdd.result as { id?: string }).id === 'string', JSON.stringify(viaRpcAdd));
-  const agent = await rpcCall(shard, token, 'cron.add', { name: 'a', schedule: '0 3 * * *', action: { type: 'agent', prompt: 'hi' } });
-  assert.equal(agent.error?.data?.code, 'CRON_ACTION_UNAVAILABLE');
+  // An agent job runs one turn through RunService in its own session cron:<jobId> (default model: echo).
+  const agent = await rpcCall(shard, token, 'cron.add', { name: 'a', schedule: '0 3 * * *', action: { type: 'agent', prompt: 'hello from cron' } });
+  const agentId = (agent.result as { id: string }).id;
+  assert.equal((await cli(['cron', 'run', 'acme', agentId, ...common])).code, 0);
+  let agentRuns: Array<{ outcome: string; error?: { code: string } }> = [];
+  for (let i = 0; i < 200; i++) {
+    agentRuns = ((await rpcCall(shard, token, 'cron.runs', { id: agentId })).result as { runs: typeof agentRuns }).runs;
+    if (agentRuns[0]?.outcome !== 'running') break;
+  }
+  assert.equal(agentRuns[0]?.outcome, 'ok', JSON.stringify(agentRuns));
+  const session = await rpcCall(shard, token, 'sessions.get', { sessionId: `cron:${agentId}` });
+  assert.ok(session.result !== undefined, JSON.stringify(session));
+  const delivered = await rpcCall(shard, token, 'cron.add', { name: 'd', schedule: '0 3 * * *', action: { type: 'agent', prompt: 'x', deliver: { channel: 'tg', to: '1' } } });
+  assert.equal(delivered.error?.data?.code, 'CRON_CHANNELS_UNAVAILABLE');
 
   assert.equal((await cli(['cron', 'remove', 'acme', id, ...common])).code, 0);
   const gone = await cli(['cron', 'get', 'acme', id, ...common, '--json']);
@@ -84,5 +96,6 @@ void test('openclawmu cron add|list|get|run|runs|disable|remove with --json, err
   assert.equal((JSON.parse(gone.stdout) as { error: { code: string } }).error.code, 'CRON_JOB_NOT_FOUND');
   const metrics = await (await fetch(`${shard.url}/metrics`)).text();
   assert.match(metrics, /openclawmu_cron_runs_total\{outcome="error"\} 1/);
-  assert.match(metrics, /openclawmu_cron_jobs_indexed 1/);
+  assert.match(metrics, /openclawmu_cron_runs_total\{outcome="ok"\} 1/);
+  assert.match(metrics, /openclawmu_cron_jobs_indexed 2/);
 });

@@ -6,6 +6,8 @@ import { defineFeature, type FeatureServices, type ShardFeature } from '../app/s
 import { createGuardedAgent } from '../ai/providers/ssrf-agent.ts';
 import { adminRoutes } from '../http/admin-scope.ts';
 import { backupsFeature } from '../snapshot/backups-feature.ts';
+import { aiFeature } from '../ai/ai-feature.ts';
+import { createAgentAction } from './actions/agent-action.ts';
 import { createBackupAction } from './actions/backup-action.ts';
 import { createWebhookAction, type WebhookOptions } from './actions/webhook-action.ts';
 import { unavailableAction, type ActionHandler } from './cron-actions.ts';
@@ -28,8 +30,8 @@ export interface CronFeatureDeps {
   /** Time and the one timer (tests and load tests pass a manual clock). */
   readonly clock?: CronClock;
   /**
-   * Runs an agent turn for a job. The seam for RunService.startTurn (issue 10), which has not
-   * landed: without it, agent jobs are refused with CRON_ACTION_UNAVAILABLE.
+   * Runs an agent turn for a job (tests pass a stand-in). Default: RunService.startTurn of the AI
+   * feature; without that feature, agent jobs are refused with CRON_ACTION_UNAVAILABLE.
    */
   readonly agent?: ActionHandler<Extract<CronAction, { type: 'agent' }>>;
   /** Waits between webhook calls (tests pass one that does not sleep). */
@@ -45,6 +47,8 @@ export function cronFeature(deps: CronFeatureDeps = {}): ShardFeature<CronServic
       const config = d.config;
       const clock = deps.clock ?? systemClock;
       const backups = d.optionalServicesOf(backupsFeature);
+      const ai = d.optionalServicesOf(aiFeature);
+      const agent = deps.agent ?? (ai === undefined ? undefined : createAgentAction(ai.runs, core));
       const dispatcher = createGuardedAgent({ allowPrivateNetwork: config.webhook.allowPrivateNetwork, connectTimeoutMs: Math.min(config.webhook.timeoutMs, 5000) });
       const index = CronIndex.open(join(core.dataDir, 'cron-index.db'));
       const cron = new CronService({
@@ -53,7 +57,7 @@ export function cronFeature(deps: CronFeatureDeps = {}): ShardFeature<CronServic
         index,
         shard: cronShardOf(core),
         actions: {
-          agent: deps.agent ?? unavailableAction('Agent turns from cron need the run service, which this shard does not have yet.'),
+          agent: agent ?? unavailableAction('Agent turns from cron need the AI feature (its run service), which this shard does not run.'),
           webhook: createWebhookAction({
             dispatcher,
             attempts: config.webhook.attempts,
@@ -64,7 +68,7 @@ export function cronFeature(deps: CronFeatureDeps = {}): ShardFeature<CronServic
           }),
           backup: createBackupAction(() => backups ?? unavailableBackups()),
         },
-        capabilities: { agent: deps.agent !== undefined, channels: false, backup: backups !== undefined && core.config.blob !== undefined },
+        capabilities: { agent: agent !== undefined, channels: false, backup: backups !== undefined && core.config.blob !== undefined },
         config,
         metrics: createCronMetrics(core.metrics.registry, () => index.count()),
         log: core.log.child({ feature: 'cron' }),
