@@ -23,6 +23,10 @@ export const FAMILIES: Record<string, Family> = {
     summary: 'Bills from the usage ledger (cost snapshotted at call time from the rate card)',
     load: [async () => (await import('./commands/billing.ts')).registerBillingCommands],
   },
+  cron: {
+    summary: "A tenant's scheduled jobs: agent turns, webhooks, backups (admin key)",
+    load: [async () => (await import('./commands/cron.ts')).registerCronCommands],
+  },
   dev: {
     summary: 'Run a local fleet: shards and a router as child processes, state under --data; Ctrl-C stops it',
     load: [async () => (await import('./commands/dev.ts')).registerDevCommand],

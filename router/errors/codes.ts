@@ -155,6 +155,18 @@ const table = {
   CHANNEL_RATE_LIMITED: { status: 429, rpc: RPC.quota, message: 'Too many messages from this visitor; retry shortly.' },
   CHANNEL_PAIRING_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No pending pairing request with this code.' },
   CHANNEL_DISABLED: { status: 403, rpc: RPC.forbidden, message: 'This channel does not accept this kind of delivery.' },
+  // cron
+  CRON_SCHEDULE_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The schedule or time zone is invalid.' },
+  CRON_JOB_NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such cron job.' },
+  CRON_LIMIT_JOBS: { status: 429, rpc: RPC.quota, message: 'The tenant has as many cron jobs as its limit allows.' },
+  CRON_LIMIT_INTERVAL: { status: 400, rpc: RPC.invalidParams, message: 'The schedule fires more often than the minimum interval allows.' },
+  CRON_LIMIT_CONCURRENT: { status: 429, rpc: RPC.quota, message: 'The tenant has as many cron runs in progress as its limit allows.' },
+  CRON_JOB_RUNNING: { status: 409, rpc: RPC.conflict, message: 'This cron job has a run in progress.' },
+  CRON_ACTION_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'This shard cannot run this kind of cron action (yet).' },
+  CRON_CHANNELS_UNAVAILABLE: { status: 503, rpc: RPC.unavailable, message: 'Delivery to a channel is not available on this shard yet.' },
+  CRON_WEBHOOK_FAILED: { status: 502, rpc: RPC.upstream, message: 'The cron webhook did not accept the call after its retries.' },
+  CRON_RUN_INTERRUPTED: { status: 500, rpc: RPC.internal, message: 'The shard stopped during this cron run (crash, kill or move); it did not finish.' },
+  CRON_RUN_TIMEOUT: { status: 504, rpc: RPC.upstream, message: 'The cron run did not finish within its time limit.' },
 
   // audit
   AUDIT_CHAIN_BROKEN: { status: 500, rpc: RPC.internal, message: 'The audit log hash chain is broken.' },

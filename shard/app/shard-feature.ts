@@ -15,7 +15,7 @@ import type { RpcMethod } from '../rpc/rpc-method.ts';
 import type { Migration } from '../tenants/state-migrations.ts';
 import type { TenantDatabases } from '../tenants/tenant-databases.ts';
 import type { TenantLifecycle } from '../tenants/tenant-lifecycle.ts';
-import type { TenantStore } from '../tenants/tenant-store.ts';
+import type { OwnedCause, TenantStore } from '../tenants/tenant-store.ts';
 
 /** What the shard has before any feature: config, tenants on disk, ownership, audit, metrics. */
 export interface CoreServices {
@@ -71,6 +71,8 @@ export interface LifecycleHooks {
   onInactive?(tenant: LifecycleTenant, reason: InactiveReason): Promise<void>;
   /** True while the feature needs the tenant resident without requests (a polling connector). */
   pinsResidency?(tenant: LifecycleTenant): boolean;
+  /** The tenant became owned here (load, create, adopt, thaw): rebuild shard-level caches of it. */
+  onOwned?(tenant: LifecycleTenant, cause: OwnedCause): Promise<void>;
 }
 
 /** A WebSocket upgrade request for one of a feature's paths; the handler answers or closes `socket`. */
@@ -109,6 +111,8 @@ export interface ShardFeature<S extends FeatureServices = FeatureServices, C = u
   onActive?(tenant: LifecycleTenant, services: S): Promise<void>;
   onInactive?(tenant: LifecycleTenant, reason: InactiveReason, services: S): Promise<void>;
   pinsResidency?(tenant: LifecycleTenant, services: S): boolean;
+  /** The tenant became owned here (load, create, adopt after a restore or move import, thaw); it is not made resident. */
+  onOwned?(tenant: LifecycleTenant, cause: OwnedCause, services: S): Promise<void>;
 }
 
 /** Identity function that lets TypeScript infer a feature's services and config types. */
@@ -129,12 +133,13 @@ export interface BuiltFeature {
 export function lifecycleHooksOf(built: readonly BuiltFeature[]): LifecycleHooks[] {
   const hooks: LifecycleHooks[] = [];
   for (const { feature: f, services: s } of built) {
-    if (f.onActive === undefined && f.onInactive === undefined && f.pinsResidency === undefined) continue;
+    if (f.onActive === undefined && f.onInactive === undefined && f.pinsResidency === undefined && f.onOwned === undefined) continue;
     hooks.push({
       name: f.name,
       ...(f.onActive === undefined ? {} : { onActive: (t: LifecycleTenant) => (f.onActive as NonNullable<ShardFeature['onActive']>)(t, s) }),
       ...(f.onInactive === undefined ? {} : { onInactive: (t: LifecycleTenant, r: InactiveReason) => (f.onInactive as NonNullable<ShardFeature['onInactive']>)(t, r, s) }),
       ...(f.pinsResidency === undefined ? {} : { pinsResidency: (t: LifecycleTenant) => (f.pinsResidency as NonNullable<ShardFeature['pinsResidency']>)(t, s) }),
+      ...(f.onOwned === undefined ? {} : { onOwned: (t: LifecycleTenant, c: OwnedCause) => (f.onOwned as NonNullable<ShardFeature['onOwned']>)(t, c, s) }),
     });
   }
   return hooks;

@@ -85,6 +85,8 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     onActivated: () => metrics.activations.inc(),
     onDeactivated: (_id, reason) => metrics.deactivations.inc({ reason }),
   });
+  // Set once the features exist (the store reports owned tenants from load() on, before that).
+  let ownedHooks: readonly LifecycleHooks[] = [];
   const store: TenantStore = new TenantStore({
     dataDir,
     shardId: config.id,
@@ -95,7 +97,14 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
     onWarning: (msg, extra) => opts.log.warn(extra, msg),
     // Live connections end at once; the features stop in the lifecycle's deactivation.
     onTenantGone: (id, reason) => sockets.close(id, reason),
-    onTenantOwned: (id, cause) => opts.log.debug({ tenantId: id, cause }, 'tenant owned'),
+    onTenantOwned: (id, cause) => {
+      opts.log.debug({ tenantId: id, cause }, 'tenant owned');
+      // Features with shard-level caches of tenant data (cron's index) hear of it without activating it.
+      const tenant = { id, dir: store.dirOf(id) };
+      for (const h of ownedHooks) {
+        void h.onOwned?.(tenant, cause).catch((err: unknown) => opts.log.error({ err, tenantId: id, feature: h.name }, 'a feature failed to take in an owned tenant'));
+      }
+    },
   });
   store.load();
   const metrics = createShardMetrics({
@@ -116,6 +125,7 @@ export function createShardServices(config: ShardConfig, opts: ServiceOptions): 
   }
   const hooks = lifecycleHooksOf(built);
   for (const h of hooks) lifecycle.addHook(h);
+  ownedHooks = hooks;
   const methods = new Map<string, RpcMethod>();
   for (const { feature, services } of built) {
     for (const m of feature.rpcMethods?.(services) ?? []) {

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../../router/errors/app-error.ts';
+import type { TenantContext } from '../../tenants/tenant-context.ts';
 import { defineMethod, type RpcContext, type RpcMethod } from '../../rpc/rpc-method.ts';
 import type { AiService } from '../ai-service.ts';
 import { laneKey, type RunService, type TurnEvent } from '../run-service.ts';
@@ -18,10 +19,10 @@ function refuseIfBusy(ai: AiService, ctx: RpcContext, sessionId: string): void {
   if (ai.lanes.isBusy(laneKey(ctx.tenant.id, sessionId))) throw new AppError('AI_SESSION_BUSY', { details: { sessionId } });
 }
 
-/** The agent a chat.send names, or an implicit one around a plain model (tenant config defaults). */
-function agentFor(ctx: RpcContext, p: { agent?: string | undefined; model?: string | undefined }): Agent {
-  if (p.agent !== undefined) return getAgent(ctx.tenant.stateDb(), p.agent);
-  const chat = (ctx.tenant.config()['chat'] ?? {}) as { defaultModel?: string; systemPrompt?: string };
+/** The agent a turn names, or an implicit one around a plain model (tenant config defaults); chat.send and cron use it. */
+export function agentFor(tenant: TenantContext, p: { agent?: string | undefined; model?: string | undefined }): Agent {
+  if (p.agent !== undefined) return getAgent(tenant.stateDb(), p.agent);
+  const chat = (tenant.config()['chat'] ?? {}) as { defaultModel?: string; systemPrompt?: string };
   const now = iso();
   return { name: '', model: p.model ?? chat.defaultModel ?? 'echo', systemPrompt: chat.systemPrompt ?? '', tools: [], memory: false, maxToolSteps: 0, createdAt: now, updatedAt: now };
 }
@@ -112,7 +113,7 @@ export function chatMethods(ai: AiService, runs: RunService): RpcMethod[] {
         const r = await runs.startTurn({
           tenant: ctx.tenant,
           session: sessionId,
-          input: { kind: 'agent', agent: () => agentFor(ctx, p), messages: [{ role: 'user', content: p.message }], fingerprint: [p.agent ?? null, p.model ?? null, p.message] },
+          input: { kind: 'agent', agent: () => agentFor(ctx.tenant, p), messages: [{ role: 'user', content: p.message }], fingerprint: [p.agent ?? null, p.model ?? null, p.message] },
           idempotencyKey: p.idempotencyKey,
           signal: ctx.signal,
           ...(onEvent === undefined ? {} : { onEvent }),
