@@ -15,7 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { mintAdminKey } from '../router/identity/tenant-id.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { openclawmu: string } }).bin.openclawmu);
+// The development entry (tsx): package.json's bin is the compiled dist/, which `npm test` does not build
+// (test/package-install.test.ts rebuilds it while other tests run).
+const BIN = join(ROOT, 'ops/bin/openclawmu.mjs');
 const RUN = `ocmu${process.pid}`;
 const NS = { lan: `${RUN}-lan`, router: `${RUN}-r`, s3: `${RUN}-s3`, s1: `${RUN}-s1`, s2: `${RUN}-s2`, s3h: `${RUN}-s3h`, s4: `${RUN}-s4` } as const;
 type Host = 'router' | 's3' | 's1' | 's2' | 's3h' | 's4';
