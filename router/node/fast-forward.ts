@@ -56,7 +56,7 @@ export type FastOutcome = 'done' | 'fallback';
 // with the routes registered in router/core/router-core.ts: one missing here would go to a shard.
 const ROUTER_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/v1/tenants', '/v1/tenants/', '/v1/fleet', '/v1/fleet/', '/v1/tenants/restore', '/v1/tenants/restore/']);
 // Request headers never forwarded as sent: hop-by-hop ones, and the ones the router sets itself.
-const DROP_REQUEST = new Set([...HOP_BY_HOP_REQUEST, 'expect', 'content-length', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+const DROP_REQUEST = new Set([...HOP_BY_HOP_REQUEST, 'content-length', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-request-id', 'x-openclawmu-shard']);
 const HOST = /^[A-Za-z0-9.:[\]-]+$/;
 const PLAIN_CONNECTION = /^\s*(keep-alive|close)\s*$/i;
