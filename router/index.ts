@@ -2,6 +2,7 @@
 export * from './errors/codes.ts';
 export * from './errors/app-error.ts';
 export * from './identity/tenant-id.ts';
+export * from './identity/snapshot-key.ts';
 export type * from './blob/blob-store.ts';
 export * from './blob/blob-key.ts';
 export * from './blob/file-blob-store.ts';

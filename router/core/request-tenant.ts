@@ -1,4 +1,5 @@
 // Which tenant a request is for, read from the request itself (never a lookup), in the DESIGN order.
+import { parseSnapshotName } from '../identity/snapshot-key.ts';
 import { bearerOf, isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
 
 export type TenantSource = 'token' | 'hook-path' | 'tenant-path' | 'create-body' | 'ws-protocol';
@@ -83,13 +84,14 @@ export function isTenantRestore(method: string, pathname: string): boolean {
   return method === 'POST' && (pathname === '/v1/tenants/restore' || pathname === '/v1/tenants/restore/');
 }
 
-const SNAPSHOT_KEY_TENANT = /^tenants\/([a-z0-9][a-z0-9_-]{0,31})\/snapshots\//;
-
-/** The target tenant of a restore body: `as` when given, else the id in `from` (tenants/<id>/snapshots/…). */
+/**
+ * The target tenant of a restore body: `as` when given, else the tenant `from` names, in any form the
+ * shard accepts (archive key, sidecar key, `<id>/<snapshot>`: one parser, router/identity/snapshot-key.ts).
+ */
 export function tenantFromRestoreBody(body: Uint8Array): ResolvedTenant | null {
   const rec = jsonObjectOf(body);
   if (rec === null) return null;
   if (rec['as'] !== undefined) return isTenantId(rec['as']) ? { tenantId: rec['as'], source: 'create-body' } : null;
-  const from = typeof rec['from'] === 'string' ? SNAPSHOT_KEY_TENANT.exec(rec['from']) : null;
-  return from === null ? null : { tenantId: from[1] as string, source: 'create-body' };
+  const from = typeof rec['from'] === 'string' ? parseSnapshotName(rec['from']) : null;
+  return from === null ? null : { tenantId: from.tenantId, source: 'create-body' };
 }

@@ -1,9 +1,6 @@
 // Where snapshots live in the blob store: tenants/<id>/snapshots/<snapshotId>.tar.zst + .json sidecar.
 import { randomBytes } from 'node:crypto';
-import { AppError, isTenantId } from '../../router/index.ts';
-
-const SNAPSHOT_ID = /^\d{8}T\d{9}Z-[0-9a-f]{8}$/;
-const ARCHIVE_KEY = /^tenants\/([a-z0-9][a-z0-9_-]{0,31})\/snapshots\/(\d{8}T\d{9}Z-[0-9a-f]{8})\.(tar\.zst|json)$/;
+import { AppError, isTenantId, parseSnapshotName, SNAPSHOT_ID_PATTERN as SNAPSHOT_ID } from '../../router/index.ts';
 
 export interface SnapshotRef {
   readonly tenantId: string;
@@ -35,10 +32,8 @@ export function snapshotRef(tenantId: string, snapshotId: string): SnapshotRef {
  * (A bare snapshot id needs the tenant: use `snapshotRef`.)
  */
 export function parseSnapshotKey(key: string): SnapshotRef {
-  const m = ARCHIVE_KEY.exec(key);
-  if (m !== null) return snapshotRef(m[1] as string, m[2] as string);
-  const short = /^([a-z0-9][a-z0-9_-]{0,31})\/(\d{8}T\d{9}Z-[0-9a-f]{8})$/.exec(key);
-  if (short !== null) return snapshotRef(short[1] as string, short[2] as string);
+  const named = parseSnapshotName(key);
+  if (named !== null) return snapshotRef(named.tenantId, named.snapshotId);
   throw new AppError('SNAPSHOT_NOT_FOUND', { message: 'Not a snapshot key.', details: { key: key.slice(0, 200) } });
 }
 
