@@ -6,7 +6,9 @@ import type { ManifestStatus, ManifestView } from '../manifest/manifest-poller.t
 import type { Manifest } from '../manifest/manifest-schema.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import { createAdminAuth } from './admin-auth.ts';
-import { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
+import { presentedCredential } from '../identity/credential.ts';
+import { createAuthThrottle, throttleSubject, type AuthThrottle, type AuthThrottleOptions, type ThrottleSubject } from './auth-throttle.ts';
+import { clientAddressOf, createTrustedProxies, type TrustedProxies } from './client-address.ts';
 import { errorResponse, jsonResponse } from './error-response.ts';
 import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
 import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
@@ -23,7 +25,12 @@ export interface RouterCoreOptions {
   readonly observer?: RouterObserver;
   readonly limits?: Partial<RouterLimits>;
   readonly authThrottle?: AuthThrottleOptions;
-  /** Append to an incoming x-forwarded-for instead of replacing it (only behind a trusted proxy). */
+  /**
+   * Proxies (CIDRs or addresses) whose X-Forwarded-For is believed: the client address is the first
+   * untrusted hop, read right to left (client-address.ts).
+   */
+  readonly trustedProxies?: readonly string[];
+  /** Older switch: the direct peer is a trusted proxy whatever its address. */
   readonly trustForwardedFor?: boolean;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -50,7 +57,7 @@ export const DEFAULT_LIMITS: RouterLimits = {
 };
 
 export interface RequestContext {
-  /** The client's address as the transport saw it (the Node adapter passes the socket's). */
+  /** The peer's address as the transport saw it (the Node adapter passes the socket's). */
   readonly clientAddress?: string;
   /** The request body, already in memory (an adapter's fast path); then `req.body` is not read. */
   readonly body?: Uint8Array;
@@ -63,8 +70,17 @@ export type RouterFetch = (req: Request, ctx?: RequestContext) => Promise<Respon
 
 export interface RouterCore {
   readonly fetch: RouterFetch;
-  /** The 401 throttle the core applies (an adapter's fast path shares it). */
+  /** The 401 throttle the core applies (an adapter's fast path and upgrades share it). */
   readonly throttle: AuthThrottle;
+  /** The trusted proxies the core walks X-Forwarded-For with (shared the same way). */
+  readonly trustedProxies: TrustedProxies;
+}
+
+/** What the core learns about a request before routing it. */
+interface Inbound extends RequestContext {
+  /** The X-Forwarded-For to send upstream; undefined without a peer address. */
+  readonly forwardedFor: string | undefined;
+  readonly subject: ThrottleSubject | null;
 }
 
 export function createRouterCore(opts: RouterCoreOptions): RouterCore {
@@ -74,10 +90,11 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const admin = createAdminAuth(opts.adminKeyHashes);
   const throttle = createAuthThrottle({ now, ...opts.authThrottle });
+  const trustedProxies = createTrustedProxies(opts.trustedProxies ?? [], opts.trustForwardedFor === true);
   const fleet = { forward: opts.forward, placement: opts.placement, fanoutTimeoutMs: limits.fanoutTimeoutMs, ...(opts.manifestStatus ? { manifestStatus: opts.manifestStatus } : {}) };
   const fwd = { manifest: opts.manifest, placement: opts.placement, forward: opts.forward, observer, maxHops: limits.maxHops, holdLimitMs: limits.holdLimitMs, holdPollMs: limits.holdPollMs, now, sleep };
 
-  type Args = [RequestContext, string];
+  type Args = [Inbound, string];
   const router = IttyRouter<IRequest, Args, Response>();
 
   // Every path the router answers itself is also listed in ROUTER_PATHS (router/node/fast-forward.ts).
@@ -90,11 +107,14 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   });
 
   // Fleet-wide admin routes: the router checks the admin key itself, then fans out.
-  const adminRoute = (handler: (req: IRequest, manifest: Manifest, rid: string, authorization: string) => Promise<Response>) => async (req: IRequest, ctx: RequestContext, rid: string) => {
+  const adminRoute = (handler: (req: IRequest, manifest: Manifest, rid: string, authorization: string) => Promise<Response>) => async (req: IRequest, ctx: Inbound, rid: string) => {
     const authorization = req.headers.get('authorization');
     const verdict = await admin.check(authorization);
+    if (ctx.subject !== null) {
+      if (verdict === 'ok') throttle.recordSuccess(ctx.subject);
+      else if (verdict === 'invalid') throttle.recordFailure(ctx.subject);
+    }
     if (verdict !== 'ok') {
-      if (verdict !== 'forbidden' && ctx.clientAddress !== undefined) throttle.recordFailure(ctx.clientAddress);
       const code = verdict === 'missing' ? 'AUTH_REQUIRED' : verdict === 'forbidden' ? 'AUTH_FORBIDDEN' : 'AUTH_INVALID';
       return errorResponse(new AppError(code), rid);
     }
@@ -107,7 +127,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
 
   router.all('*', async (req, ctx, rid) => forwardTenantRequest(req, ctx, rid));
 
-  async function forwardTenantRequest(req: IRequest, ctx: RequestContext, rid: string): Promise<Response> {
+  async function forwardTenantRequest(req: IRequest, ctx: Inbound, rid: string): Promise<Response> {
     const url = new URL(req.url);
     const method = req.method.toUpperCase();
     const head = { method, pathname: url.pathname, header: (n: string) => req.headers.get(n) };
@@ -153,10 +173,8 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
     const connectionListed = (req.headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
     for (const h of [...HOP_BY_HOP_REQUEST, ...connectionListed]) headers.delete(h);
     headers.set('x-request-id', rid);
-    if (ctx.clientAddress !== undefined) {
-      const prior = req.headers.get('x-forwarded-for');
-      headers.set('x-forwarded-for', opts.trustForwardedFor === true && prior !== null ? `${prior}, ${ctx.clientAddress}` : ctx.clientAddress);
-    }
+    if (ctx.forwardedFor !== undefined) headers.set('x-forwarded-for', ctx.forwardedFor);
+    else headers.delete('x-forwarded-for');
     headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
     headers.set('x-forwarded-host', url.host);
     // The forwarder frames the body (a length for bytes, chunked for a stream). Never pass our own
@@ -169,26 +187,33 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
 
   return {
     throttle,
+    trustedProxies,
     async fetch(req, ctx = {}) {
       const rid = requestIdOf(req.headers.get('x-request-id'));
-      const addr = ctx.clientAddress;
-      // Webhooks come from platform addresses shared by every tenant: never throttle those.
-      const throttled = addr !== undefined && !new URL(req.url).pathname.startsWith('/hooks/');
-      if (throttled) {
-        const wait = throttle.blockedFor(addr);
+      const peer = ctx.clientAddress;
+      const address = peer === undefined ? undefined : clientAddressOf(peer, req.headers.get('x-forwarded-for'), trustedProxies);
+      const credential = presentedCredential(req.headers.get('authorization'), req.headers.get('x-api-key'));
+      const subject = address === undefined ? null : throttleSubject({ method: req.method.toUpperCase(), pathname: new URL(req.url).pathname, client: address.client, credential });
+      if (subject !== null) {
+        const wait = throttle.blockedFor(subject);
         if (wait > 0) {
           observer.authThrottled?.();
           await req.body?.cancel();
           return errorResponse(new AppError('AUTH_TOO_MANY_FAILURES', { headers: { 'retry-after': String(wait) } }), rid);
         }
       }
+      const inbound: Inbound = { ...ctx, forwardedFor: address?.forwardedFor, subject };
       let res: Response;
       try {
-        res = (await router.fetch(req, ctx, rid)) as Response;
+        res = (await router.fetch(req, inbound, rid)) as Response;
       } catch (err) {
         res = errorResponse(err instanceof AppError ? err : new AppError('INTERNAL', { cause: err }), rid);
       }
-      if (throttled && res.status === 401 && res.headers.get('x-openclawmu-error-source') !== 'router') throttle.recordFailure(addr);
+      // The router's own answers (admin checks aside, recorded where they are made) say nothing about the credential.
+      if (subject !== null && res.headers.get('x-openclawmu-error-source') !== 'router') {
+        if (res.status === 401) throttle.recordFailure(subject);
+        else throttle.recordSuccess(subject);
+      }
       return res;
     },
   };

@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
 import type { Dispatcher } from 'undici';
 import { AppError, isAppError } from '../errors/app-error.ts';
-import type { AuthThrottle } from '../core/auth-throttle.ts';
+import { throttleSubject, type AuthThrottle, type ThrottleSubject } from '../core/auth-throttle.ts';
+import { clientAddressOf, type TrustedProxies } from '../core/client-address.ts';
 import { HOP_BY_HOP_REQUEST, requestIdOf } from '../core/request-id.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { upstreamError, type RouterObserver } from '../core/forward-to-owner.ts';
@@ -32,7 +33,8 @@ export interface FastPathDeps {
   readonly recordRequest: (status: number, seconds: number) => void;
   /** Bodies with a declared length up to this are read here; larger ones go to the core. */
   readonly bufferBodyBytes: number;
-  readonly trustForwardedFor: boolean;
+  /** Whose X-Forwarded-For is believed (the core's, shared). */
+  readonly trustedProxies: TrustedProxies;
   readonly log: pino.Logger;
   /** Owners remembered per manifest copy (placement hashes every shard; a hit skips that). */
   readonly ownerCacheSize?: number;
@@ -44,9 +46,8 @@ export interface FastRoute {
   readonly requestId: string;
   /** Upstream request headers, flat [name, value, …], without content-length. */
   readonly headers: string[];
-  readonly clientAddress: string;
-  /** A 401 from the shard counts against the client address (not for webhooks: shared platform addresses). */
-  readonly countsAuthFailures: boolean;
+  /** What a 401 (or any other answer) from the shard tells the auth throttle; null: nothing (webhooks). */
+  readonly subject: ThrottleSubject | null;
   readonly hasBody: boolean;
 }
 
@@ -165,9 +166,10 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       if (!Number.isInteger(n) || n < 0 || n > deps.bufferBodyBytes) return null;
       hasBody = n > 0;
     }
-    const clientAddress = req.socket.remoteAddress ?? 'unknown';
-    const countsAuthFailures = !pathname.startsWith('/hooks/');
-    if (countsAuthFailures && deps.throttle.blockedFor(clientAddress) > 0) return null;
+    // The same throttle decision as the core's (auth-throttle.ts); a refusal is the core's to answer.
+    const address = clientAddressOf(req.socket.remoteAddress ?? 'unknown', forwardedFor, deps.trustedProxies);
+    const subject = throttleSubject({ method, pathname, client: address.client, credential: bearer });
+    if (subject !== null && deps.throttle.blockedFor(subject) > 0) return null;
 
     const manifest = deps.manifest.current();
     if (manifest === null) return null;
@@ -177,11 +179,11 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const rid = requestIdOf(requestId);
     headers.push(
       'x-request-id', rid,
-      'x-forwarded-for', deps.trustForwardedFor && forwardedFor !== null ? `${forwardedFor}, ${clientAddress}` : clientAddress,
+      'x-forwarded-for', address.forwardedFor,
       'x-forwarded-proto', 'http',
       'x-forwarded-host', host,
     );
-    return { shard, requestId: rid, headers, clientAddress, countsAuthFailures, hasBody };
+    return { shard, requestId: rid, headers, subject, hasBody };
   };
 
   const send = (r: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number, owner: FastOwner): void => {
@@ -250,7 +252,10 @@ class ForwardHandler {
       this.discarding = true;
       return true;
     }
-    if (statusCode === 401 && this.r.countsAuthFailures && !routerSourced) this.deps.throttle.recordFailure(this.r.clientAddress);
+    if (this.r.subject !== null && !routerSourced) {
+      if (statusCode === 401) this.deps.throttle.recordFailure(this.r.subject);
+      else this.deps.throttle.recordSuccess(this.r.subject);
+    }
     out.push('x-request-id', this.r.requestId, 'x-openclawmu-shard', this.r.shard.id);
     this.deps.recordRequest(statusCode, seconds);
     if (this.res.destroyed) return true;

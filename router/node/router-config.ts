@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import { isAdminKeyShape } from '../identity/tenant-id.ts';
+import { parseCidr } from '../core/client-address.ts';
 
 export const RouterConfigSchema = z
   .object({
@@ -15,7 +16,12 @@ export const RouterConfigSchema = z
     pollIntervalMs: z.number().int().min(100).default(2000),
     adminKeyHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'an admin key hash is 64 lowercase hex (sha256 of ak_...)')).default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Append to x-forwarded-for from the client (only behind a trusted load balancer). */
+    /**
+     * Proxies whose X-Forwarded-For is believed (CIDRs or addresses, e.g. ["10.0.0.0/8"]): the client
+     * address (throttle, logs, the chain sent on) is the first untrusted hop, read right to left.
+     */
+    trustedProxies: z.array(z.string().refine((v) => parseCidr(v.trim()) !== null, 'an IP address or CIDR (10.0.0.0/8, fd00::/8)')).default([]),
+    /** Older switch: the direct peer is a trusted proxy whatever its address (prefer trustedProxies). */
     trustForwardedFor: z.boolean().default(false),
     /** Forward plain tenant requests on the Node fast path (fast-forward.ts); false sends all through the core. */
     fastPath: z.boolean().default(true),

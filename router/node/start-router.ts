@@ -93,6 +93,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       fanoutTimeoutMs: config.limits.fanoutTimeoutMs,
     },
     authThrottle: config.authThrottle,
+    trustedProxies: config.trustedProxies,
     trustForwardedFor: config.trustForwardedFor,
     now,
   });
@@ -108,7 +109,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         observer,
         recordRequest: metrics.request,
         bufferBodyBytes: Math.min(config.limits.replayBodyBytes, config.limits.maxBodyBytes),
-        trustForwardedFor: config.trustForwardedFor,
+        trustedProxies: core.trustedProxies,
         log,
       })
     : undefined;
@@ -126,7 +127,8 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         log,
         connectTimeoutMs: config.limits.connectTimeoutMs,
         upgradeTimeoutMs: config.limits.upgradeTimeoutMs,
-        trustForwardedFor: config.trustForwardedFor,
+        trustedProxies: core.trustedProxies,
+        throttle: core.throttle,
         maxHops: config.limits.maxHops,
         holdLimitMs: config.limits.holdLimitMs,
         holdPollMs: DEFAULT_LIMITS.holdPollMs,
