@@ -21,7 +21,7 @@ test('every code is UPPER_SNAKE with a valid HTTP status and JSON-RPC code', () 
 
 test('docs/rpc-methods.md equals the method registry (run npm run gen:docs)', async () => {
   const { renderRpcDoc } = await import('../shard/rpc/render-rpc-doc.ts');
-  const { allRpcMethodsForDocs } = await import('../shard/rpc/methods/index.ts');
+  const { rpcMethodsForDocs } = await import('../shard/app/rpc-methods-for-docs.ts');
   const doc = readFileSync(new URL('../docs/rpc-methods.md', import.meta.url), 'utf8');
-  assert.equal(doc, renderRpcDoc(allRpcMethodsForDocs()));
+  assert.equal(doc, renderRpcDoc(await rpcMethodsForDocs()));
 });

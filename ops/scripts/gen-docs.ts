@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { renderErrorsDoc } from '../../router/errors/render-errors-doc.ts';
 import { renderRpcDoc } from '../../shard/rpc/render-rpc-doc.ts';
-import { allRpcMethodsForDocs } from '../../shard/rpc/methods/index.ts';
+import { rpcMethodsForDocs } from '../../shard/app/rpc-methods-for-docs.ts';
 
 writeFileSync(new URL('../../docs/errors.md', import.meta.url), renderErrorsDoc());
-writeFileSync(new URL('../../docs/rpc-methods.md', import.meta.url), renderRpcDoc(allRpcMethodsForDocs()));
+writeFileSync(new URL('../../docs/rpc-methods.md', import.meta.url), renderRpcDoc(await rpcMethodsForDocs()));
 console.log('wrote docs/errors.md and docs/rpc-methods.md');

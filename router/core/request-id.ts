@@ -1,8 +1,9 @@
-// The request id every router path uses: the client's own when it is sane, else a fresh UUID.
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// The request id rule of the whole fleet (router paths and shards alike): the client's own when it
+// is sane, else a fresh UUID. One rule, so an id the router forwards is the id the shard logs.
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestIdOf(incoming: string | null | undefined): string {
-  return incoming !== null && incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  return incoming !== null && incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : crypto.randomUUID();
 }
 
 /**

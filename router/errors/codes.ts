@@ -54,6 +54,7 @@ const table = {
   SHARD_DRAINING: { status: 503, rpc: RPC.unavailable, message: 'The shard is shutting down.' },
   SHARD_PATH_ESCAPE: { status: 400, rpc: RPC.invalidParams, message: 'The path resolves outside the tenant directory.' },
   SHARD_STATE_CORRUPT: { status: 500, rpc: RPC.internal, message: 'A tenant file on disk failed validation.' },
+  SHARD_SCHEMA_TOO_NEW: { status: 500, rpc: RPC.internal, message: 'A tenant database was migrated by a newer version of one of its features.' },
 
   // config
   CONFIG_INVALID: { status: 400, rpc: RPC.invalidParams, message: 'The configuration is invalid.' },

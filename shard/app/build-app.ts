@@ -1,18 +1,12 @@
 // buildApp: the shard's Fastify instance with every route wired. Never listens (start-shard does).
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import type { ShardServices } from './shard-services.ts';
-import { registerControlRoutes } from '../http/control-routes.ts';
 import { installErrorHandling } from '../http/error-handler.ts';
 import { registerHealthRoutes } from '../http/health-routes.ts';
 import { registerRpcRoutes } from '../http/rpc-routes.ts';
-import { attachWsTransport } from '../http/ws-transport.ts';
-import { AppError } from '../../router/errors/app-error.ts';
-import { registerMoveRoutes } from '../moves/move-routes.ts';
-import { registerAiRoutes } from '../ai/register-ai-routes.ts';
-import { registerBackupRoutes } from '../snapshot/backup-routes.ts';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+import { wsRpcTransport } from '../http/ws-transport.ts';
+import { attachUpgradeDispatcher, type UpgradeHandler } from '../http/ws-upgrades.ts';
+import { AppError, requestIdOf } from '../../router/index.ts';
 
 export interface AppHandle {
   app: FastifyInstance;
@@ -29,9 +23,10 @@ export function buildApp(svc: ShardServices): AppHandle {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: svc.config.limits.bodyLimitBytes,
     requestIdHeader: false,
+    // The fleet's one request-id rule (router/core/request-id.ts): an id the router forwards is kept.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return requestIdOf(typeof given === 'string' ? given : undefined);
     },
     forceCloseConnections: false,
     return503OnClosing: true,
@@ -68,13 +63,16 @@ export function buildApp(svc: ShardServices): AppHandle {
   });
 
   registerHealthRoutes(app, svc, () => draining);
-  registerControlRoutes(app, svc);
   registerRpcRoutes(app, svc);
-  attachWsTransport(app, svc);
-  // Feature routes (one line each):
-  registerAiRoutes(app, svc);
-  registerBackupRoutes(app, svc);
-  registerMoveRoutes(app, svc);
+  const upgrades = new Map<string, UpgradeHandler>([['/ws', wsRpcTransport(app, svc)]]);
+  for (const { feature, services } of svc.features) {
+    feature.routes?.(app, services, svc);
+    for (const [path, handler] of Object.entries(feature.wsPaths ?? {})) {
+      if (upgrades.has(path)) throw new Error(`WebSocket path ${path} is taken (feature ${feature.name})`);
+      upgrades.set(path, (upgrade) => handler(upgrade, services));
+    }
+  }
+  attachUpgradeDispatcher(app, upgrades);
 
   return {
     app,

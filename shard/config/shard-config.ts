@@ -48,6 +48,8 @@ export const ShardConfigSchema = z
     providers: ProvidersSchema,
     models: ModelsSchema,
     rateCard: RateCardSchema,
+    /** Each feature's own section (`features.<name>`), validated by that feature's schema at start-up. */
+    features: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
 

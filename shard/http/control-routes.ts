@@ -3,9 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../router/errors/app-error.ts';
 import { TENANT_ID_RULE, isTenantId } from '../../router/identity/tenant-id.ts';
-import type { ShardServices } from '../app/shard-services.ts';
-import { requireAdmin } from '../auth/callers.ts';
-import type { AuditActor } from '../audit/audit-record.ts';
+import type { CoreServices } from '../app/shard-feature.ts';
+import { adminOf } from './admin-scope.ts';
 import { QuotaPatchSchema, QuotaSchema, viewOf } from '../tenants/tenant-record.ts';
 
 const CreateBody = z
@@ -33,20 +32,16 @@ function idParam(req: FastifyRequest): string {
   return id;
 }
 
-export function adminActor(svc: ShardServices, req: FastifyRequest): AuditActor {
-  const { keyId } = requireAdmin(req.headers.authorization, svc.config.adminKeyHashes);
-  return { type: 'admin', keyId };
-}
-
 /** Admin routes on one tenant also pass the ownership gate (a moved tenant answers 421). */
-function gate(svc: ShardServices, id: string): void {
+function gate(svc: CoreServices, id: string): void {
   const st = svc.ownership.get(id);
   if (st !== undefined && st.kind === 'moved') svc.ownership.refuseIfNotOwned(st);
 }
 
-export function registerControlRoutes(app: FastifyInstance, svc: ShardServices): void {
+/** The control plane's routes; registered inside the admin scope (its hook checks the admin key). */
+export function registerControlRoutes(app: FastifyInstance, svc: CoreServices): void {
   app.post('/v1/tenants', async (req, reply) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const body = parseBody(CreateBody, req.body);
     if (!isTenantId(body.id)) throw new AppError('SHARD_TENANT_ID_INVALID', { details: { rule: TENANT_ID_RULE, id: String(body.id).slice(0, 64) } });
     const st = svc.ownership.get(body.id);
@@ -57,7 +52,6 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
   });
 
   app.get('/v1/tenants', async (req) => {
-    adminActor(svc, req);
     const q = parseBody(ListQuery, req.query);
     const limit = Math.min(q.limit ?? 100, svc.config.limits.listPageMax);
     const { records, nextCursor } = svc.store.list(q.cursor, limit);
@@ -65,14 +59,13 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
   });
 
   app.get('/v1/tenants/:id', async (req) => {
-    adminActor(svc, req);
     const id = idParam(req);
     gate(svc, id);
     return viewOf(svc.store.require(id), svc.config.id);
   });
 
   app.patch('/v1/tenants/:id', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     gate(svc, id);
     const body = parseBody(PatchBody, req.body);
@@ -80,7 +73,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
   });
 
   app.delete('/v1/tenants/:id', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     gate(svc, id);
     if ((req.query as { confirm?: string }).confirm !== 'true') throw new AppError('CONFIRM_REQUIRED', { details: { hint: 'DELETE /v1/tenants/:id?confirm=true' } });
@@ -90,7 +83,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
   });
 
   app.post('/v1/tenants/:id/token', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     gate(svc, id);
     const body = parseBody(RotateBody, req.body);
@@ -101,7 +94,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
   // --- ownership controls used by moves (DESIGN §5-6) -----------------------------------------
 
   app.post('/v1/tenants/:id/freeze', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     gate(svc, id);
     const rec = await svc.store.setState(id, 'frozen', actor);
@@ -116,7 +109,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
   });
 
   app.post('/v1/tenants/:id/thaw', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     gate(svc, id);
     const rec = await svc.store.setState(id, 'owned', actor);
@@ -124,7 +117,7 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
   });
 
   app.post('/v1/tenants/:id/moved', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     const body = parseBody(MovedBody, req.body);
     if (body.owner === svc.config.id) throw new AppError('VALIDATION_FAILED', { message: 'owner is this shard' });
@@ -134,16 +127,10 @@ export function registerControlRoutes(app: FastifyInstance, svc: ShardServices):
     return { id, state: 'moved', owner: tomb.owner, epoch: tomb.epoch };
   });
 
-  app.get('/v1/shard', async (req) => {
-    adminActor(svc, req);
+  app.get('/v1/shard', async () => {
     return { id: svc.config.id, tenants: svc.store.count(), inflight: svc.ownership.totalInflight(), version: VERSION };
   });
 }
 
 export const VERSION = '0.1.0';
 
-/** Closes the tenant's WebSocket connections. The store already does this when it freezes, moves
- * or deletes a tenant; other features call it when they replace a tenant's data. */
-export function closeTenantSockets(app: FastifyInstance, tenantId: string, reason: string): void {
-  app.shard.sockets.close(tenantId, reason);
-}

@@ -1,8 +1,8 @@
 // /healthz (the process is up), /readyz (ready to serve tenants), /metrics (Prometheus text).
 import type { FastifyInstance } from 'fastify';
-import type { ShardServices } from '../app/shard-services.ts';
+import type { CoreServices } from '../app/shard-feature.ts';
 
-export function registerHealthRoutes(app: FastifyInstance, svc: ShardServices, isDraining: () => boolean): void {
+export function registerHealthRoutes(app: FastifyInstance, svc: CoreServices, isDraining: () => boolean): void {
   app.get('/healthz', async () => ({ status: 'ok', shard: svc.config.id }));
   app.get('/readyz', async (_req, reply) => {
     if (isDraining()) return reply.code(503).send({ ready: false, shard: svc.config.id, reason: 'draining' });

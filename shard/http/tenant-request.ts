@@ -1,7 +1,7 @@
 // Turns a tenant request into a TenantContext: ownership gate → token check → in-flight accounting.
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../router/errors/app-error.ts';
-import type { ShardServices } from '../app/shard-services.ts';
+import type { CoreServices } from '../app/shard-feature.ts';
 import { credentialOf } from '../auth/callers.ts';
 import { deepMerge, stripAdminKeys } from '../config/tenant-config.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
@@ -15,7 +15,7 @@ declare module 'fastify' {
     tenantRelease?: () => void;
   }
   interface FastifyInstance {
-    shard: ShardServices;
+    shard: CoreServices;
   }
 }
 
@@ -25,7 +25,7 @@ declare module 'fastify' {
  * function of the in-flight count.
  */
 export function authenticateTenant(
-  svc: ShardServices,
+  svc: CoreServices,
   authorization: string | undefined,
   requestId: string,
 ): { ctx: TenantContext; release: () => void } {
@@ -61,7 +61,7 @@ export function authenticateTenant(
   }
 }
 
-export function tenantContext(svc: ShardServices, id: string, actor: AuditActor, requestId: string): TenantContext {
+export function tenantContext(svc: CoreServices, id: string, actor: AuditActor, requestId: string): TenantContext {
   const dir = svc.store.dirOf(id);
   return {
     id,

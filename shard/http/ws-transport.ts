@@ -2,14 +2,14 @@
 // per message; freeze, move and delete close the tenant's sockets so clients reconnect elsewhere
 // (a socket whose own message did it gets that message's reply first).
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { type AppError, toAppError } from '../../router/errors/app-error.ts';
+import { toAppError } from '../../router/errors/app-error.ts';
 import { parseTenantToken } from '../../router/identity/tenant-id.ts';
 import type { ShardServices } from '../app/shard-services.ts';
 import { dispatchRpcFrame, rpcError } from '../rpc/rpc-dispatch.ts';
 import { authenticateTenant } from './tenant-request.ts';
+import { refuseUpgrade, type UpgradeHandler } from './ws-upgrades.ts';
 
 export const WS_SUBPROTOCOL = 'openclawmu.v1';
 
@@ -21,14 +21,6 @@ export function upgradeCredential(req: IncomingMessage): string | undefined {
   return tok === undefined ? undefined : `Bearer ${tok}`;
 }
 
-function refuseUpgrade(socket: Duplex, err: AppError): void {
-  const body = JSON.stringify({ error: err.toJSON() });
-  const extra = Object.entries(err.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(
-    `HTTP/1.1 ${err.status} ${err.code}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
-  );
-}
-
 /** A socket lives only as long as the token that opened it (rotation without grace ends it). */
 function credentialStillValid(svc: ShardServices, tenantId: string, keyId: string | undefined): boolean {
   const rec = svc.store.get(tenantId);
@@ -38,16 +30,27 @@ function credentialStillValid(svc: ShardServices, tenantId: string, keyId: strin
   return prev !== undefined && prev.keyId === keyId && Date.parse(prev.notAfter) > svc.now().getTime();
 }
 
-export function attachWsTransport(app: FastifyInstance, svc: ShardServices): void {
+/** The handler of `GET /ws` upgrades (the shard's upgrade dispatcher calls it); closes its sockets on app close. */
+export function wsRpcTransport(app: FastifyInstance, svc: ShardServices): UpgradeHandler {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: svc.config.limits.wsMaxPayloadBytes,
     handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
   });
 
-  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== '/ws') return; // other upgrade handlers (terminal) may take it
+  // preClose, not onClose: the HTTP server's close waits for upgraded sockets, so they go first.
+  app.addHook('preClose', async () => {
+    const closing: Array<Promise<void>> = [];
+    for (const ws of svc.sockets.all() as WebSocket[]) {
+      closing.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
+      ws.close(1001, 'shard shutting down');
+      setTimeout(() => ws.terminate(), 2000).unref();
+    }
+    await Promise.all(closing);
+    wss.close();
+  });
+
+  return ({ req, socket, head }) => {
     let tenant;
     let release: () => void;
     try {
@@ -103,17 +106,5 @@ export function attachWsTransport(app: FastifyInstance, svc: ShardServices): voi
       });
       ws.on('error', () => ws.terminate());
     });
-  });
-
-  // preClose, not onClose: the HTTP server's close waits for upgraded sockets, so they go first.
-  app.addHook('preClose', async () => {
-    const closing: Array<Promise<void>> = [];
-    for (const ws of svc.sockets.all() as WebSocket[]) {
-      closing.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
-      ws.close(1001, 'shard shutting down');
-      setTimeout(() => ws.terminate(), 2000).unref();
-    }
-    await Promise.all(closing);
-    wss.close();
-  });
+  };
 }

@@ -7,9 +7,9 @@ import { startShard, type RunningShard } from '../app/start-shard.ts';
 import { sha256Hex } from '../auth/token-hash.ts';
 import { parseShardConfig } from '../config/shard-config.ts';
 import { createLogger } from '../observability/logger.ts';
-import { configMethods } from '../rpc/methods/config-methods.ts';
+import { controlPlaneFeature } from '../control-plane/control-plane-feature.ts';
 import { openMemoryDb } from './memory-db.ts';
-import { createMemoryMethods } from './memory-methods.ts';
+import { memoryFeature } from './memory-feature.ts';
 import { createMemoryTools } from './memory-tools.ts';
 import type { MemoryDeps } from './tenant-memory.ts';
 import { AppError } from '../../router/errors/app-error.ts';
@@ -26,13 +26,7 @@ async function startMemoryShard(t: TestContext, deps: MemoryDeps = {}): Promise<
   const adminKey = mintAdminKey();
   const config = parseShardConfig({ id: 's1', port: 0, dataDir: tempDir(t), logLevel: 'warn', adminKeyHashes: [sha256Hex(adminKey)] });
   const log = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const holder: { shard?: RunningShard } = {};
-  const s = await startShard(config, {
-    log,
-    openMemoryDb,
-    rpcMethods: [...createMemoryMethods(deps), ...configMethods(() => (holder.shard as RunningShard).services.store)],
-  });
-  holder.shard = s;
+  const s = await startShard(config, { log, openMemoryDb, features: [controlPlaneFeature, memoryFeature(deps)] });
   t.after(() => s.close());
   return {
     shard: s,

@@ -4,9 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../router/errors/app-error.ts';
 import { TENANT_ID_PATTERN } from '../../router/identity/tenant-id.ts';
-import type { ShardServices } from '../app/shard-services.ts';
-import { adminActor, parseBody } from '../http/control-routes.ts';
-import { backupHostOf } from '../snapshot/backup-host.ts';
+import type { CoreServices } from '../app/shard-feature.ts';
+import { adminOf } from '../http/admin-scope.ts';
+import { parseBody } from '../http/control-routes.ts';
+import type { BackupHost } from '../snapshot/backup-host.ts';
 import { commitStaged } from '../snapshot/commit-staged.ts';
 import { parseSnapshotKey } from '../snapshot/snapshot-keys.ts';
 import { stageRestore } from '../snapshot/snapshot-restore.ts';
@@ -22,7 +23,8 @@ function tenantIdOf(params: unknown): string {
   return id;
 }
 
-export function registerMoveRoutes(app: FastifyInstance, svc: ShardServices): void {
+/** Move routes; registered inside the admin scope. The snapshots go to the backups feature's blob store. */
+export function registerMoveRoutes(app: FastifyInstance, svc: CoreServices, backups: BackupHost): void {
   const busy = new Set<string>();
   const exclusive = async <T>(id: string, fn: () => Promise<T>): Promise<T> => {
     if (busy.has(id)) throw new AppError('MOVE_CONFLICT', { details: { id } });
@@ -36,13 +38,13 @@ export function registerMoveRoutes(app: FastifyInstance, svc: ShardServices): vo
 
   /** Snapshot of a frozen tenant for a move: its databases are closed, so the copy is final. */
   app.post('/v1/tenants/:id/move/snapshot', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = tenantIdOf(req.params);
     const st = svc.ownership.get(id);
     if (st?.kind === 'moved') svc.ownership.refuseIfNotOwned(st);
     const rec = svc.store.require(id);
     if (rec.state !== 'frozen') throw new AppError('SHARD_TENANT_BUSY', { message: 'Freeze the tenant before taking its move snapshot.' });
-    const blob = backupHostOf(svc.store).blob;
+    const blob = backups.blob;
     return exclusive(id, async () => {
       const res = await writeSnapshot({
         store: blob,
@@ -65,7 +67,7 @@ export function registerMoveRoutes(app: FastifyInstance, svc: ShardServices): vo
    * Idempotent: an import already here at the same epoch answers as if just done.
    */
   app.post('/v1/tenants/import', async (req, reply) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const body = parseBody(ImportBody, req.body);
     const ref = parseSnapshotKey(body.from);
     const id = ref.tenantId;
@@ -78,7 +80,7 @@ export function registerMoveRoutes(app: FastifyInstance, svc: ShardServices): vo
     if (tomb !== undefined && tomb.epoch >= body.epoch) {
       throw new AppError('MOVE_EPOCH_STALE', { details: { id, epoch: body.epoch, tombstoneEpoch: tomb.epoch } });
     }
-    const blob = backupHostOf(svc.store).blob;
+    const blob = backups.blob;
     return exclusive(id, async () => {
       const staged = await stageRestore({ store: blob, key: ref.archiveKey, stagingRoot: join(svc.dataDir, 'staging') });
       if (staged.manifest.tenant !== id) {
@@ -93,7 +95,7 @@ export function registerMoveRoutes(app: FastifyInstance, svc: ShardServices): vo
 
   /** Discards an import that never committed (rollback of a move); refuses anything else. */
   app.delete('/v1/tenants/:id/import', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = tenantIdOf(req.params);
     const q = parseBody(DiscardQuery, req.query);
     const rec = svc.store.get(id);

@@ -1,9 +1,8 @@
 // Backups and restores of one shard's tenants: snapshot to the fleet's blob store, list, delete, restore (--as, --force).
 import { join } from 'node:path';
-import { AppError, isTenantId, openBlobStore, type BlobStore } from '../../router/index.ts';
-import type { ShardServices } from '../app/shard-services.ts';
+import { AppError, isTenantId, type BlobStore } from '../../router/index.ts';
+import type { CoreServices } from '../app/shard-feature.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
-import type { TenantStore } from '../tenants/tenant-store.ts';
 import { commitStaged } from './commit-staged.ts';
 import { parseSnapshotKey, snapshotRef } from './snapshot-keys.ts';
 import { listSnapshots, type SnapshotListItem } from './snapshot-list.ts';
@@ -34,33 +33,22 @@ interface Caller {
   readonly requestId?: string;
 }
 
-// The RPC methods are built from the TenantStore alone (shard/rpc/methods/index.ts); they find the
-// shard's BackupHost through its store. Weak: a closed shard's host goes with it.
-const hostsByStore = new WeakMap<TenantStore, BackupHost>();
-
-export function backupHostOf(store: TenantStore): BackupHost {
-  const host = hostsByStore.get(store);
-  if (host === undefined) throw new AppError('BLOB_NOT_CONFIGURED');
-  return host;
-}
-
 export interface BackupHostOptions {
   /** Least time between two backups a tenant starts itself (tenants.backup); admins are not limited. */
   readonly tenantBackupIntervalMs?: number;
 }
 
 export class BackupHost {
-  readonly #svc: ShardServices;
+  readonly #svc: CoreServices;
   readonly #blob: BlobStore | null;
   readonly #busy = new Set<string>();
   readonly #tenantIntervalMs: number;
   readonly #lastTenantBackup = new Map<string, number>();
 
-  constructor(svc: ShardServices, blob: BlobStore | null, opts: BackupHostOptions = {}) {
+  constructor(svc: CoreServices, blob: BlobStore | null, opts: BackupHostOptions = {}) {
     this.#svc = svc;
     this.#blob = blob;
     this.#tenantIntervalMs = opts.tenantBackupIntervalMs ?? 60_000;
-    hostsByStore.set(svc.store, this);
   }
 
   /**
@@ -80,11 +68,6 @@ export class BackupHost {
     }
     this.#lastTenantBackup.set(id, now);
     return this.backup(id, caller);
-  }
-
-  /** Opens the blob store named by the shard config (`--blob`), if any. */
-  static fromConfig(svc: ShardServices): BackupHost {
-    return new BackupHost(svc, svc.config.blob === undefined ? null : openBlobStore(svc.config.blob));
   }
 
   get blob(): BlobStore {

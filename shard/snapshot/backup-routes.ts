@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { AppError, TENANT_ID_RULE, isTenantId, toAppError } from '../../router/index.ts';
-import type { ShardServices } from '../app/shard-services.ts';
-import { adminActor, closeTenantSockets, parseBody } from '../http/control-routes.ts';
-import { BackupHost } from './backup-host.ts';
+import { adminOf } from '../http/admin-scope.ts';
+import { parseBody } from '../http/control-routes.ts';
+import type { TenantSockets } from '../http/tenant-sockets.ts';
+import type { BackupHost } from './backup-host.ts';
 
 const RestoreBody = z
   .object({
@@ -72,35 +73,32 @@ async function respond<T>(
   return reply.code(200).type('application/x-ndjson').send(out);
 }
 
-export function registerBackupRoutes(app: FastifyInstance, svc: ShardServices): void {
-  const host = BackupHost.fromConfig(svc);
-  app.addHook('onClose', async () => host.close());
-
+/** Backup routes; registered inside the admin scope (its hook checks the admin key). */
+export function registerBackupRoutes(app: FastifyInstance, host: BackupHost, sockets: TenantSockets): void {
   app.post('/v1/tenants/:id/backups', async (req, reply) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     return respond(req, reply, 201, (progress) => host.backup(id, { actor, requestId: String(req.id) }, progress));
   });
 
   app.get('/v1/tenants/:id/backups', async (req) => {
-    adminActor(svc, req);
     const id = idParam(req);
     return { id, backups: await host.list(id) };
   });
 
   app.delete('/v1/tenants/:id/backups/:key', async (req) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const id = idParam(req);
     const key = (req.params as { key?: string }).key ?? '';
     return host.remove(id, key, { actor, requestId: String(req.id) });
   });
 
   app.post('/v1/tenants/restore', async (req, reply) => {
-    const actor = adminActor(svc, req);
+    const actor = adminOf(req);
     const body = parseBody(RestoreBody, req.body);
     const request = { from: body.from, ...(body.as === undefined ? {} : { as: body.as }), ...(body.force === undefined ? {} : { force: body.force }) };
     return respond(req, reply, 201, (progress) =>
-      host.restore(request, { actor, requestId: String(req.id) }, progress, (id) => closeTenantSockets(app, id, 'tenant replaced by a restore')),
+      host.restore(request, { actor, requestId: String(req.id) }, progress, (id) => sockets.close(id, 'tenant replaced by a restore')),
     );
   });
 }

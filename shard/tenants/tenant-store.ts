@@ -35,8 +35,11 @@ export interface TenantStoreDeps {
   databases: TenantDatabases;
   now?: () => Date;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
-  /** Called when a tenant stops being served here (frozen, moved, deleted): end its live connections. */
-  onTenantGone?: (id: string, reason: string) => void;
+  /**
+   * Called when a tenant stops being served here (frozen, moved, deleted): ends its live connections
+   * and stops its features; awaited before its databases close.
+   */
+  onTenantGone?: (id: string, reason: { kind: 'frozen' | 'moved' | 'deleted'; message: string }) => Promise<void> | void;
 }
 
 export class TenantStore {
@@ -259,7 +262,7 @@ export class TenantStore {
   delete(id: string, actor: AuditActor, requestId?: string): Promise<void> {
     return this.withLock(id, async () => {
       this.require(id);
-      this.deps.onTenantGone?.(id, 'tenant deleted');
+      await this.deps.onTenantGone?.(id, { kind: 'deleted', message: 'tenant deleted' });
       this.deps.databases.close(id);
       const trash = join(this.deps.dataDir, 'trash', `${id}.${randomBytes(4).toString('hex')}`);
       await rename(this.dirOf(id), trash);
@@ -297,8 +300,9 @@ export class TenantStore {
     // The gate changes at once (no new request gets in while the record is written).
     const now = this.require(id);
     this.deps.ownership.set(id, { kind: state, epoch: now.epoch });
-    if (state === 'frozen') this.deps.onTenantGone?.(id, 'tenant frozen for a move');
+    const stopping = state === 'frozen' ? this.deps.onTenantGone?.(id, { kind: 'frozen', message: 'tenant frozen for a move' }) : undefined;
     return this.withLock(id, async () => {
+      await stopping;
       const rec = this.require(id);
       const next: TenantRecord = { ...rec, state, updatedAt: this.now().toISOString() };
       await this.writeRecord(next);
@@ -319,7 +323,7 @@ export class TenantStore {
       await writeFileAtomic(join(this.deps.dataDir, 'tombstones', `${id}.json`), `${JSON.stringify(tomb)}\n`);
       this.tombstones.set(id, tomb);
       this.deps.ownership.set(id, { kind: 'moved', owner, epoch });
-      this.deps.onTenantGone?.(id, 'tenant moved');
+      await this.deps.onTenantGone?.(id, { kind: 'moved', message: 'tenant moved' });
       if (rec !== undefined) {
         this.deps.databases.close(id);
         await rename(this.dirOf(id), join(this.deps.dataDir, 'retired', `${id}.${rec.epoch}.${randomBytes(3).toString('hex')}`));

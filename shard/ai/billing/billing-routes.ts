@@ -3,8 +3,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../../router/errors/app-error.ts';
 import { isTenantId, TENANT_ID_RULE } from '../../../router/identity/tenant-id.ts';
-import type { ShardServices } from '../../app/shard-services.ts';
-import { adminActor, parseBody } from '../../http/control-routes.ts';
+import type { CoreServices } from '../../app/shard-feature.ts';
+import { adminOf } from '../../http/admin-scope.ts';
+import { parseBody } from '../../http/control-routes.ts';
 import { tenantContext } from '../../http/tenant-request.ts';
 import type { TenantContext } from '../../tenants/tenant-context.ts';
 import type { AiService } from '../ai-service.ts';
@@ -16,8 +17,8 @@ const BillingQuery = z.object({ from: z.string().max(40).optional(), to: z.strin
 const PAGE = 5000;
 
 /** Runs `fn` on an owned tenant's context, counted in flight (a moved or frozen tenant is refused). */
-function withTenant<T>(svc: ShardServices, req: FastifyRequest, fn: (t: TenantContext) => T): T {
-  const actor = adminActor(svc, req);
+function withTenant<T>(svc: CoreServices, req: FastifyRequest, fn: (t: TenantContext) => T): T {
+  const actor = adminOf(req);
   const id = (req.params as { id?: string }).id ?? '';
   if (!isTenantId(id)) throw new AppError('SHARD_TENANT_ID_INVALID', { details: { rule: TENANT_ID_RULE } });
   const release = svc.ownership.enter(id);
@@ -40,7 +41,8 @@ export function usageSummary(ai: AiService, t: TenantContext, nowMs: number) {
   };
 }
 
-export function registerBillingRoutes(app: FastifyInstance, svc: ShardServices, ai: AiService): void {
+/** Usage and billing routes; registered inside the admin scope. */
+export function registerBillingRoutes(app: FastifyInstance, svc: CoreServices, ai: AiService): void {
   app.get('/v1/tenants/:id/usage', async (req) => withTenant(svc, req, (t) => usageSummary(ai, t, svc.now().getTime())));
 
   app.get('/v1/tenants/:id/billing', async (req, reply) => {

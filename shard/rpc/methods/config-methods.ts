@@ -31,13 +31,13 @@ async function write(store: TenantStore, ctx: TenantContext, change: (cur: Recor
   return { ok: true, config: ctx.config() };
 }
 
-export function configMethods(store: () => TenantStore): RpcMethod[] {
+export function configMethods(store: TenantStore): RpcMethod[] {
   return [
     defineMethod({
       name: 'config.get',
       summary: 'The tenant config: operator defaults with the tenant overlay merged over them (admin-only keys stripped).',
       params: z.object({ overlayOnly: z.boolean().optional() }).strict(),
-      handler: (ctx, p) => (p.overlayOnly === true ? stripAdminKeys(store().readOverlay(ctx.tenant.id)) : ctx.tenant.config()),
+      handler: (ctx, p) => (p.overlayOnly === true ? stripAdminKeys(store.readOverlay(ctx.tenant.id)) : ctx.tenant.config()),
     }),
     defineMethod({
       name: 'config.set',
@@ -47,7 +47,7 @@ export function configMethods(store: () => TenantStore): RpcMethod[] {
         const segs = parseDottedPath(p.path);
         if (segs === null) throw new AppError('VALIDATION_FAILED', { message: 'path must be dotted identifiers like memory.vectorWeight', details: { path: p.path } });
         if (ADMIN_ONLY_KEYS.includes(segs[0] as string)) throw new AppError('CONFIG_ADMIN_KEY', { details: { key: segs[0], adminOnlyKeys: ADMIN_ONLY_KEYS } });
-        return write(store(), ctx.tenant, (cur) => setAtPath(cur, segs, p.value === null ? undefined : p.value), { op: 'set', path: p.path });
+        return write(store, ctx.tenant, (cur) => setAtPath(cur, segs, p.value === null ? undefined : p.value), { op: 'set', path: p.path });
       },
     }),
     defineMethod({
@@ -57,7 +57,7 @@ export function configMethods(store: () => TenantStore): RpcMethod[] {
       handler: (ctx, p) => {
         const key = adminKeyIn(p.patch);
         if (key !== undefined) throw new AppError('CONFIG_ADMIN_KEY', { details: { key, adminOnlyKeys: ADMIN_ONLY_KEYS } });
-        return write(store(), ctx.tenant, (cur) => mergePatch(cur, p.patch) as Record<string, unknown>, { op: 'patch', keys: Object.keys(p.patch) });
+        return write(store, ctx.tenant, (cur) => mergePatch(cur, p.patch) as Record<string, unknown>, { op: 'patch', keys: Object.keys(p.patch) });
       },
     }),
     defineMethod({

@@ -5,7 +5,7 @@ import { defineMethod, type RpcMethod } from '../rpc-method.ts';
 import { viewOf } from '../../tenants/tenant-record.ts';
 import type { TenantStore } from '../../tenants/tenant-store.ts';
 
-export function tenantSelfMethods(store: () => TenantStore): RpcMethod[] {
+export function tenantSelfMethods(store: TenantStore): RpcMethod[] {
   return [
     defineMethod({
       name: 'tenants.get',
@@ -18,7 +18,7 @@ export function tenantSelfMethods(store: () => TenantStore): RpcMethod[] {
       summary: 'Rotates this tenant token; the new one is returned once. Optional graceSeconds keeps the old one working that long.',
       params: z.object({ graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() }).strict(),
       handler: async (ctx, p) => {
-        const { token } = await store().rotate(ctx.tenant.id, p.graceSeconds ?? 0, ctx.tenant.actor, ctx.tenant.requestId);
+        const { token } = await store.rotate(ctx.tenant.id, p.graceSeconds ?? 0, ctx.tenant.actor, ctx.tenant.requestId);
         return { id: ctx.tenant.id, token };
       },
     }),
@@ -28,7 +28,7 @@ export function tenantSelfMethods(store: () => TenantStore): RpcMethod[] {
       params: z.object({ confirm: z.boolean().optional() }).strict(),
       handler: async (ctx, p) => {
         if (p.confirm !== true) throw new AppError('CONFIRM_REQUIRED');
-        await store().delete(ctx.tenant.id, ctx.tenant.actor, ctx.tenant.requestId);
+        await store.delete(ctx.tenant.id, ctx.tenant.actor, ctx.tenant.requestId);
         return { id: ctx.tenant.id, deleted: true };
       },
     }),
