@@ -1,6 +1,7 @@
 // Which tenant a request is for, read from the request itself (never a lookup), in the DESIGN order.
 import { parseSnapshotName } from '../identity/snapshot-key.ts';
-import { bearerOf, isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
+import { presentedCredential } from '../identity/credential.ts';
+import { isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
 
 export type TenantSource = 'token' | 'hook-path' | 'tenant-path' | 'create-body' | 'ws-protocol';
 
@@ -20,11 +21,11 @@ const HOOK_PATH = /^\/hooks\/([^/]+)(?:\/|$)/;
 const TENANT_PATH = /^\/v1\/tenants\/([^/]+)(?:\/|$)/;
 
 /**
- * Order: `Authorization: Bearer tk_<id>_…`; `/hooks/<id>/…`; `/v1/tenants/<id>…`; (the body of
+ * Order: `Authorization: Bearer tk_<id>_…` (or `x-api-key: tk_<id>_…`); `/hooks/<id>/…`; `/v1/tenants/<id>…`; (the body of
  * `POST /v1/tenants`, see `isTenantCreate`); a tk_ entry of `Sec-WebSocket-Protocol`. Null when none.
  */
 export function tenantFromHead(head: RequestHead): ResolvedTenant | null {
-  const bearer = bearerOf(head.header('authorization'));
+  const bearer = presentedCredential(head.header('authorization'), head.header('x-api-key'));
   if (bearer !== null) {
     const tok = parseTenantToken(bearer);
     if (tok !== null) return { tenantId: tok.tenantId, source: 'token' };

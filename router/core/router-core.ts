@@ -7,9 +7,12 @@ import type { Manifest } from '../manifest/manifest-schema.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import { createAdminAuth } from './admin-auth.ts';
 import { presentedCredential } from '../identity/credential.ts';
+import { isAdminKeyShape } from '../identity/tenant-id.ts';
+import { isOpenAiPath } from '../errors/openai-error.ts';
 import { createAuthThrottle, throttleSubject, type AuthThrottle, type AuthThrottleOptions, type ThrottleSubject } from './auth-throttle.ts';
 import { clientAddressOf, createTrustedProxies, type TrustedProxies } from './client-address.ts';
-import { errorResponse, jsonResponse } from './error-response.ts';
+import { createCors, type Cors, type CorsOptions } from './cors.ts';
+import { errorResponse, jsonResponse, routerErrorOf } from './error-response.ts';
 import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
 import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
 import { HOP_BY_HOP_REQUEST, requestIdOf } from './request-id.ts';
@@ -32,6 +35,8 @@ export interface RouterCoreOptions {
   readonly trustedProxies?: readonly string[];
   /** Older switch: the direct peer is a trusted proxy whatever its address. */
   readonly trustForwardedFor?: boolean;
+  /** Origins allowed to call from a browser (cors.ts); none: CORS off. */
+  readonly cors?: CorsOptions;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -74,6 +79,8 @@ export interface RouterCore {
   readonly throttle: AuthThrottle;
   /** The trusted proxies the core walks X-Forwarded-For with (shared the same way). */
   readonly trustedProxies: TrustedProxies;
+  /** CORS: the fast path leaves requests with an Origin to the core when it is on. */
+  readonly cors: Cors;
 }
 
 /** What the core learns about a request before routing it. */
@@ -91,6 +98,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   const admin = createAdminAuth(opts.adminKeyHashes);
   const throttle = createAuthThrottle({ now, ...opts.authThrottle });
   const trustedProxies = createTrustedProxies(opts.trustedProxies ?? [], opts.trustForwardedFor === true);
+  const cors = createCors(opts.cors);
   const fleet = { forward: opts.forward, placement: opts.placement, fanoutTimeoutMs: limits.fanoutTimeoutMs, ...(opts.manifestStatus ? { manifestStatus: opts.manifestStatus } : {}) };
   const fwd = { manifest: opts.manifest, placement: opts.placement, forward: opts.forward, observer, maxHops: limits.maxHops, holdLimitMs: limits.holdLimitMs, holdPollMs: limits.holdPollMs, now, sleep };
 
@@ -164,9 +172,13 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
       if (tenant === null) return errorResponse(new AppError('SHARD_TENANT_ID_INVALID', { details: { field: 'id' } }), rid);
     }
     if (tenant === null) {
-      return req.headers.get('authorization') === null
-        ? errorResponse(new AppError('ROUTER_NO_TENANT'), rid)
-        : errorResponse(new AppError('NOT_FOUND', { details: { path: url.pathname } }), rid);
+      // No credential: nothing to route by. An admin key: a route that does not exist. Any other
+      // key (an OpenAI key sent here by mistake, a mangled token) is a wrong credential, not a wrong path.
+      const credential = presentedCredential(req.headers.get('authorization'), req.headers.get('x-api-key'));
+      if (credential === null) return errorResponse(new AppError('ROUTER_NO_TENANT'), rid);
+      return isAdminKeyShape(credential)
+        ? errorResponse(new AppError('NOT_FOUND', { details: { path: url.pathname } }), rid)
+        : errorResponse(new AppError('AUTH_INVALID', { message: 'Invalid credentials: send a tenant token (tk_<tenant>_<32 hex>) as a Bearer token or in x-api-key.' }), rid);
     }
 
     const headers = new Headers(req.headers);
@@ -188,35 +200,60 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   return {
     throttle,
     trustedProxies,
+    cors,
     async fetch(req, ctx = {}) {
-      const rid = requestIdOf(req.headers.get('x-request-id'));
-      const peer = ctx.clientAddress;
-      const address = peer === undefined ? undefined : clientAddressOf(peer, req.headers.get('x-forwarded-for'), trustedProxies);
-      const credential = presentedCredential(req.headers.get('authorization'), req.headers.get('x-api-key'));
-      const subject = address === undefined ? null : throttleSubject({ method: req.method.toUpperCase(), pathname: new URL(req.url).pathname, client: address.client, credential });
-      if (subject !== null) {
-        const wait = throttle.blockedFor(subject);
-        if (wait > 0) {
-          observer.authThrottled?.();
-          await req.body?.cancel();
-          return errorResponse(new AppError('AUTH_TOO_MANY_FAILURES', { headers: { 'retry-after': String(wait) } }), rid);
-        }
-      }
-      const inbound: Inbound = { ...ctx, forwardedFor: address?.forwardedFor, subject };
-      let res: Response;
-      try {
-        res = (await router.fetch(req, inbound, rid)) as Response;
-      } catch (err) {
-        res = errorResponse(err instanceof AppError ? err : new AppError('INTERNAL', { cause: err }), rid);
-      }
-      // The router's own answers (admin checks aside, recorded where they are made) say nothing about the credential.
-      if (subject !== null && res.headers.get('x-openclawmu-error-source') !== 'router') {
-        if (res.status === 401) throttle.recordFailure(subject);
-        else throttle.recordSuccess(subject);
-      }
-      return res;
+      const preflight = cors.preflight(req);
+      if (preflight !== null) return preflight;
+      const res = await answer(req, ctx);
+      return cors.enabled ? withHeaders(res, cors.headersFor(req.headers.get('origin'))) : res;
     },
   };
+
+  async function answer(req: Request, ctx: RequestContext): Promise<Response> {
+    const rid = requestIdOf(req.headers.get('x-request-id'));
+    const peer = ctx.clientAddress;
+    const address = peer === undefined ? undefined : clientAddressOf(peer, req.headers.get('x-forwarded-for'), trustedProxies);
+    const credential = presentedCredential(req.headers.get('authorization'), req.headers.get('x-api-key'));
+    const pathname = new URL(req.url).pathname;
+    const subject = address === undefined ? null : throttleSubject({ method: req.method.toUpperCase(), pathname, client: address.client, credential });
+    if (subject !== null) {
+      const wait = throttle.blockedFor(subject);
+      if (wait > 0) {
+        observer.authThrottled?.();
+        await req.body?.cancel();
+        return errorResponse(new AppError('AUTH_TOO_MANY_FAILURES', { headers: { 'retry-after': String(wait) } }), rid, pathname);
+      }
+    }
+    const inbound: Inbound = { ...ctx, forwardedFor: address?.forwardedFor, subject };
+    let res: Response;
+    try {
+      res = (await router.fetch(req, inbound, rid)) as Response;
+    } catch (err) {
+      res = errorResponse(err instanceof AppError ? err : new AppError('INTERNAL', { cause: err }), rid);
+    }
+    // The router's own answers (admin checks aside, recorded where they are made) say nothing about the credential.
+    if (subject !== null && res.headers.get('x-openclawmu-error-source') !== 'router') {
+      if (res.status === 401) throttle.recordFailure(subject);
+      else throttle.recordSuccess(subject);
+    }
+    // The router's own errors take the shape of the path: OpenAI clients parse OpenAI's.
+    const own = routerErrorOf(res);
+    return own !== undefined && isOpenAiPath(pathname) ? errorResponse(own, rid, pathname) : res;
+  }
+}
+
+/** Adds headers to a response; a fetch() response's headers are immutable, so that one is wrapped. */
+function withHeaders(res: Response, extra: Record<string, string>): Response {
+  const entries = Object.entries(extra);
+  if (entries.length === 0) return res;
+  try {
+    for (const [k, v] of entries) res.headers.set(k, v);
+    return res;
+  } catch {
+    const headers = new Headers(res.headers);
+    for (const [k, v] of entries) headers.set(k, v);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  }
 }
 
 /** A body whose declared length is small: read it whole (a lying content-length is still capped). */

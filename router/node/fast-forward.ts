@@ -35,6 +35,8 @@ export interface FastPathDeps {
   readonly bufferBodyBytes: number;
   /** Whose X-Forwarded-For is believed (the core's, shared). */
   readonly trustedProxies: TrustedProxies;
+  /** With CORS on, requests from browsers (an Origin header) go to the core, which adds the CORS headers. */
+  readonly corsEnabled: boolean;
   readonly log: pino.Logger;
   /** Owners remembered per manifest copy (placement hashes every shard; a hit skips that). */
   readonly ownerCacheSize?: number;
@@ -49,6 +51,8 @@ export interface FastRoute {
   /** What a 401 (or any other answer) from the shard tells the auth throttle; null: nothing (webhooks). */
   readonly subject: ThrottleSubject | null;
   readonly hasBody: boolean;
+  /** For the shape of the router's own errors (OpenAI's on the OpenAI-compatible paths). */
+  readonly pathname: string;
 }
 
 export type FastOutcome = 'done' | 'fallback';
@@ -151,6 +155,8 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       if (lower === 'authorization') {
         if (authorization !== null) return null;
         authorization = value;
+      } else if (lower === 'origin' && deps.corsEnabled) {
+        return null;
       }
       headers.push(name, value);
     }
@@ -183,7 +189,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       'x-forwarded-proto', 'http',
       'x-forwarded-host', host,
     );
-    return { shard, requestId: rid, headers, subject, hasBody };
+    return { shard, requestId: rid, headers, subject, hasBody, pathname };
   };
 
   const send = (r: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number, owner: FastOwner): void => {
@@ -305,7 +311,7 @@ class ForwardHandler {
     if (this.discarding) return this.owner.done('fallback');
     const e = upstreamError(isAppError(err) ? err : mapUndiciError(err, this.r.shard.url), this.r.shard.id);
     this.deps.observer.upstreamError?.(this.r.shard.id, e.code);
-    void writeWebResponse(this.res, errorResponse(e, this.r.requestId)).then(() => this.owner.done('done'));
+    void writeWebResponse(this.res, errorResponse(e, this.r.requestId, this.r.pathname)).then(() => this.owner.done('done'));
     this.deps.recordRequest(e.status, (performance.now() - this.started) / 1000);
   }
 }

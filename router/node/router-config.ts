@@ -23,6 +23,14 @@ export const RouterConfigSchema = z
     trustedProxies: z.array(z.string().refine((v) => parseCidr(v.trim()) !== null, 'an IP address or CIDR (10.0.0.0/8, fd00::/8)')).default([]),
     /** Older switch: the direct peer is a trusted proxy whatever its address (prefer trustedProxies). */
     trustForwardedFor: z.boolean().default(false),
+    /** Browser clients: origins allowed (exact, or "*"); the router answers preflights itself. */
+    cors: z
+      .object({
+        origins: z.array(z.string().refine((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o.replace(/\/+$/, '')), 'an origin (https://app.example.com) or *')).default([]),
+        maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+      })
+      .strict()
+      .prefault({}),
     /** Forward plain tenant requests on the Node fast path (fast-forward.ts); false sends all through the core. */
     fastPath: z.boolean().default(true),
     limits: z

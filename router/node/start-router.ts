@@ -32,7 +32,7 @@ export interface StartRouterOptions {
   readonly now?: () => number;
 }
 
-const REDACT = ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'headers.authorization', 'authorization', 'token', '*.token', 'adminKey'];
+const REDACT = ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'req.headers["x-api-key"]', 'headers.authorization', 'authorization', 'token', '*.token', 'adminKey'];
 
 export function createRouterLogger(level: string, destination?: pino.DestinationStream): pino.Logger {
   const opts: pino.LoggerOptions = { level, base: { component: 'router' }, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime };
@@ -95,6 +95,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
     authThrottle: config.authThrottle,
     trustedProxies: config.trustedProxies,
     trustForwardedFor: config.trustForwardedFor,
+    cors: config.cors,
     now,
   });
   await poller.start();
@@ -110,6 +111,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         recordRequest: metrics.request,
         bufferBodyBytes: Math.min(config.limits.replayBodyBytes, config.limits.maxBodyBytes),
         trustedProxies: core.trustedProxies,
+        corsEnabled: core.cors.enabled,
         log,
       })
     : undefined;

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../router/errors/app-error.ts';
 import type { CoreServices } from '../app/shard-feature.ts';
-import { credentialOf } from '../auth/callers.ts';
+import { credentialOf, tenantAuthorizationOf } from '../auth/callers.ts';
 import { deepMerge, stripAdminKeys } from '../config/tenant-config.ts';
 import type { TenantContext } from '../tenants/tenant-context.ts';
 import { resolveInside } from '../tenants/tenant-paths.ts';
@@ -83,7 +83,7 @@ export function tenantContext(svc: CoreServices, id: string, actor: AuditActor, 
 /** For tenant HTTP routes: the TenantContext of this request; in flight until the reply ends. */
 export async function tenantOf(req: FastifyRequest): Promise<TenantContext> {
   if (req.tenantContext !== undefined) return req.tenantContext;
-  const { ctx, release } = authenticateTenant(req.server.shard, req.headers.authorization, String(req.id));
+  const { ctx, release } = authenticateTenant(req.server.shard, tenantAuthorizationOf(req.headers), String(req.id));
   req.tenantContext = ctx;
   req.tenantRelease = release;
   return ctx;
