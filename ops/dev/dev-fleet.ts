@@ -14,7 +14,7 @@ import { startChild, type FleetChild } from './child-process.ts';
 
 export interface DevFleetOptions {
   shards?: number;
-  /** Router port; shard i listens on port + i. 0: every process picks a free port. */
+  /** Router port (0: any free port). Shards always take free ports: the manifest records where they are. */
   port?: number;
   data: string;
   adminKey?: string;
@@ -80,7 +80,7 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
         mkdirSync(shardDir, { recursive: true, mode: 0o700 });
         return startChild(
           id,
-          ['shard', '--id', id, '--host', host, '--port', String(port === 0 ? 0 : port + i + 1), '--data', shardDir, '--admin-key', adminKey, '--blob', blobUrl, '--config', shardConfig],
+          ['shard', '--id', id, '--host', host, '--port', '0', '--data', shardDir, '--admin-key', adminKey, '--blob', blobUrl, '--config', shardConfig],
           join(dataDir, 'logs', `${id}.log`),
           opts.env,
         ).then((c) => (children.push(c), c));
