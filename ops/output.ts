@@ -4,10 +4,24 @@ import { isAppError, toAppError } from '../router/errors/app-error.ts';
 /** Prints an error as `error CODE: message` (or JSON with --json) and exits non-zero. */
 export function exitWithError(err: unknown, json = false): never {
   const e = isAppError(err) ? err : toAppError(err);
-  const detail = e.code === 'INTERNAL' && err instanceof Error ? `${e.message} (${err.message})` : e.message;
+  // An unknown throw says what went wrong in its own message; ours already say it once.
+  const detail = e.code === 'INTERNAL' && !isAppError(err) && err instanceof Error ? `${e.message} (${err.message})` : e.message;
   if (json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: detail, ...(e.details === undefined ? {} : { details: e.details }) } })}\n`);
   else process.stderr.write(`error ${e.code}: ${detail}\n`);
   process.exit(e.code === 'INTERNAL' ? 1 : 2);
+}
+
+/** A byte count for people: 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** A plain text table: columns padded to the widest cell. */

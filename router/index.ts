@@ -3,6 +3,7 @@ export * from './errors/codes.ts';
 export * from './errors/app-error.ts';
 export * from './errors/zod-error.ts';
 export * from './identity/tenant-id.ts';
+export * from './identity/snapshot-key.ts';
 export { REQUEST_ID_PATTERN, requestIdOf } from './core/request-id.ts';
 export type * from './blob/blob-store.ts';
 export * from './blob/blob-key.ts';

@@ -6,15 +6,56 @@ import { manifestStore } from '../router/manifest/manifest-store.ts';
 import { initPlacement } from '../router/placement/rendezvous.ts';
 import { tenantFromRestoreBody } from '../router/core/request-tenant.ts';
 import { startTestFleet } from './helpers/fleet-fixture.ts';
+import { spawn } from 'node:child_process';
+
+const BIN = new URL('../ops/bin/openclawmu.mjs', import.meta.url).pathname;
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
 
 test('the restore target comes from `as`, else from the snapshot key', () => {
-  assert.equal(tenantFromRestoreBody(enc({ from: 'tenants/acme/snapshots/x.tar.zst', as: 'copy_1' }))?.tenantId, 'copy_1');
-  assert.equal(tenantFromRestoreBody(enc({ from: 'tenants/acme/snapshots/x.tar.zst' }))?.tenantId, 'acme');
+  const key = 'tenants/acme/snapshots/20261123T234231123Z-0a1b2c3d.tar.zst';
+  assert.equal(tenantFromRestoreBody(enc({ from: key, as: 'copy_1' }))?.tenantId, 'copy_1');
+  assert.equal(tenantFromRestoreBody(enc({ from: key }))?.tenantId, 'acme');
   assert.equal(tenantFromRestoreBody(enc({ from: '../etc/passwd' })), null);
   assert.equal(tenantFromRestoreBody(enc({ from: 'tenants/acme/snapshots/x', as: 'BAD' })), null);
   assert.equal(tenantFromRestoreBody(new TextEncoder().encode('{nope')), null);
+});
+
+test('regression issue 11 item 12: every documented form of --from names the tenant to route by', () => {
+  const snap = '20261123T234231123Z-0a1b2c3d';
+  for (const from of [`tenants/acme/snapshots/${snap}.tar.zst`, `tenants/acme/snapshots/${snap}.json`, `acme/${snap}`]) {
+    assert.equal(tenantFromRestoreBody(enc({ from }))?.tenantId, 'acme', from);
+  }
+  for (const from of ['acme', `acme/${snap}/x`, `../acme/${snap}`, `Acme/${snap}`, `tenants/acme/snapshots/${snap}`]) {
+    assert.equal(tenantFromRestoreBody(enc({ from })), null, from);
+  }
+});
+
+test('regression issue 11 item 12: restore --from <id>/<snapshot> through the router and the CLI', { timeout: 120_000 }, async (t) => {
+  const fleet = await startTestFleet(t, { shards: 2 });
+  const created = await fleet.admin('/v1/tenants', { body: { id: 'shortform' } });
+  assert.equal(created.status, 201);
+  const backup = await fleet.admin('/v1/tenants/shortform/backups', { body: {} });
+  assert.equal(backup.status, 201, await backup.clone().text());
+  const { id: snapshotId } = (await backup.json()) as { id: string };
+  const viaRouter = await fleet.admin('/v1/tenants/restore', { body: { from: `shortform/${snapshotId}`, force: true } });
+  assert.equal(viaRouter.status, 201, await viaRouter.clone().text());
+  assert.equal(((await viaRouter.json()) as { id: string }).id, 'shortform');
+  const viaCli = await cli(['tenants', 'restore', '--from', `shortform/${snapshotId}`, '--as', 'shortcopy', '--json', '--url', fleet.router.url, '--admin-key', fleet.adminKey, '--data', fleet.dir]);
+  assert.equal(viaCli.code, 0, viaCli.stderr + viaCli.stdout);
+  assert.equal((JSON.parse(viaCli.stdout) as { id: string }).id, 'shortcopy');
 });
 
 test('backup then restore --as through the router lands on the owner of the new id and serves', { timeout: 120_000 }, async (t) => {

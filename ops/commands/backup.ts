@@ -5,7 +5,7 @@ import { openBlobStore } from '../../router/index.ts';
 import { listSnapshots } from '../../shard/snapshot/snapshot-list.ts';
 import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
 import { ControlClient, resolveClientTarget, withClientOptions, type ClientOptions } from '../client/control-client.ts';
-import { exitWithError, printResult as print, table } from '../output.ts';
+import { exitWithError, formatBytes, printResult as print, table } from '../output.ts';
 
 interface Opts extends ClientOptions {
   json?: boolean;
@@ -25,17 +25,13 @@ function toAppError(e: ProgressLine['error'], status: number): AppError {
   return new AppError(code, { message: e?.message ?? `HTTP ${status}`, ...(e?.details === undefined ? {} : { details: e.details }) });
 }
 
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 /** Renders progress on stderr: one rewritten line on a terminal, one line per phase otherwise. */
 function progressPrinter(): { show(p: ProgressLine): void; done(): void } {
   const tty = process.stderr.isTTY === true;
   let lastPhase = '';
   return {
     show(p) {
-      const what = `${p.phase ?? ''} ${mb(p.bytes ?? 0)}${p.total !== undefined && p.total > 0 ? ` / ${mb(p.total)}` : ''}`;
+      const what = `${p.phase ?? ''} ${formatBytes(p.bytes ?? 0)}${p.total !== undefined && p.total > 0 ? ` / ${formatBytes(p.total)}` : ''}`;
       if (tty) process.stderr.write(`\r\x1b[K${what}`);
       else if (p.phase !== lastPhase) process.stderr.write(`${p.phase ?? ''}...\n`);
       lastPhase = p.phase ?? '';
@@ -115,7 +111,7 @@ export function registerTenantsSnapshotCommands(program: Command): void {
     .action(async (id: string, opts: Opts) => {
       try {
         const r = await postWithProgress<BackupResult>(opts, `/v1/tenants/${encodeURIComponent(id)}/backups`, undefined);
-        print(opts, r, () => `backup of ${id}: ${r.key}\n${mb(r.bytes)}, ${r.files} files, sha256 ${r.sha256}`);
+        print(opts, r, () => `backup of ${id}: ${r.key}\n${formatBytes(r.bytes)}, ${r.files} files, sha256 ${r.sha256}`);
       } catch (err) {
         exitWithError(err, opts.json === true);
       }
@@ -139,7 +135,7 @@ export function registerTenantsSnapshotCommands(program: Command): void {
           const { url, adminKey } = resolveClientTarget(opts, process.env);
           r = await new ControlClient(url, adminKey).call('GET', `/v1/tenants/${encodeURIComponent(id)}/backups`);
         }
-        print(opts, r, () => table(['created', 'size', 'key'], r.backups.map((b) => [b.createdAt, mb(b.bytes), b.key])));
+        print(opts, r, () => table(['created', 'size', 'key'], r.backups.map((b) => [b.createdAt, formatBytes(b.bytes), b.key])));
       } catch (err) {
         exitWithError(err, opts.json === true);
       }

@@ -9,7 +9,7 @@ export function registerDevCommand(program: Command): void {
     .command('dev')
     .description('Run a local fleet: shards and a router as child processes, state under --data; Ctrl-C stops it')
     .option('--shards <n>', 'number of shards (default 3, or what the data dir was created with)', (v) => Number.parseInt(v, 10))
-    .option('--port <port>', 'router port; shard i listens on port+i (default 18789)', (v) => Number.parseInt(v, 10))
+    .option('--port <port>', 'router port (default 18789); shards take free ports, recorded in the manifest', (v) => Number.parseInt(v, 10))
     .option('--data <dir>', 'data directory', '.openclawmu')
     .option('--admin-key <ak_...>', 'admin key (default: generated once and kept in <data>/dev.json)')
     .option('--shard-config <file.yaml>', "a YAML file merged into every shard's config (e.g. features.channels.telegram.apiBaseUrl)")

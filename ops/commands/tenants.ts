@@ -96,6 +96,8 @@ export function registerTenantsCommands(program: Command): void {
           if (unavailable.size > 0) lines.push(`warning: shards not answering, their tenants are missing: ${[...unavailable].join(', ')}`);
           return lines.join('\n');
         });
+        // Like `fleet status`: the answer is incomplete, so scripts must not take it as the whole list.
+        if (unavailable.size > 0) process.exitCode = 3;
       } catch (err) {
         exitWithError(err, opts.json === true);
       }

@@ -4,6 +4,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../router/errors/app-error.ts';
+import { ERROR_CODES, type ErrorCode } from '../../router/errors/codes.ts';
 
 // Children run the way this process runs: compiled (dist/ops/bin/openclawmu.js) or from the sources
 // through the development entry (ops/bin/openclawmu.mjs, tsx).
@@ -28,6 +29,14 @@ export async function startChild(name: string, args: string[], logPath: string, 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   void exited.then(() => log.end());
   child.stderr?.pipe(log, { end: false });
+  // The child's own `error CODE: message` line (exitWithError), so a failed start keeps its code.
+  let lastError: AppError | null = null;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    for (const m of chunk.toString('utf8').matchAll(/^error ([A-Z][A-Z0-9_]+): (.*)$/gm)) {
+      const code = m[1] as string;
+      if (Object.hasOwn(ERROR_CODES, code)) lastError = new AppError(code as ErrorCode, { message: `${name}: ${m[2] as string} (see ${logPath})` });
+    }
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     let found = false;
@@ -53,9 +62,10 @@ export async function startChild(name: string, args: string[], logPath: string, 
         }
       }
     });
-    void exited.then((code) => {
+    // 'close' (not 'exit'): stderr is read to its end, so the child's error line is in.
+    void new Promise<number | null>((r) => child.once('close', (code) => r(code))).then((code) => {
       clearTimeout(timer);
-      if (!found) reject(new AppError('INTERNAL', { message: `${name} exited with code ${code} before listening (see ${logPath})` }));
+      if (!found) reject(lastError ?? new AppError('INTERNAL', { message: `${name} exited with code ${code} before listening (see ${logPath})` }));
     });
   }).catch(async (err: unknown) => {
     child.kill('SIGKILL');

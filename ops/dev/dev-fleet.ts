@@ -28,7 +28,7 @@ function readShardConfigFile(path: string): Record<string, unknown> {
 
 export interface DevFleetOptions {
   shards?: number;
-  /** Router port; shard i listens on port + i. 0: every process picks a free port. */
+  /** Router port (0: any free port). Shards always take free ports: the manifest records where they are. */
   port?: number;
   data: string;
   adminKey?: string;
@@ -102,7 +102,7 @@ export async function startDevFleet(opts: DevFleetOptions): Promise<DevFleet> {
         mkdirSync(shardDir, { recursive: true, mode: 0o700 });
         return startChild(
           id,
-          ['shard', '--id', id, '--host', host, '--port', String(port === 0 ? 0 : port + i + 1), '--data', shardDir, '--blob', blobUrl, '--config', shardConfig],
+          ['shard', '--id', id, '--host', host, '--port', '0', '--data', shardDir, '--blob', blobUrl, '--config', shardConfig],
           join(dataDir, 'logs', `${id}.log`),
           childEnv,
         ).then((c) => (children.push(c), c));

@@ -55,13 +55,34 @@ function statusOf(err: unknown): number | undefined {
 
 function isNotFound(err: unknown): boolean {
   const e = err as SdkErrorShape | undefined;
+  // A missing bucket is a misconfiguration, not a missing object (it read as "no manifest yet").
+  if (e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket') return false;
   return statusOf(err) === 404 || e?.name === 'NoSuchKey' || e?.name === 'NotFound';
 }
+
+/** What an operator must fix, named from the SDK's error (issue 17: a bare "The blob store failed." said nothing). */
+export function blobFailureCause(err: unknown): 'no-such-bucket' | 'credentials' | 'endpoint-unreachable' | 'other' {
+  const e = err as (SdkErrorShape & { code?: string; cause?: { code?: string } }) | undefined;
+  const name = e?.name ?? e?.Code ?? '';
+  const sys = e?.code ?? e?.cause?.code ?? '';
+  if (name === 'NoSuchBucket') return 'no-such-bucket';
+  if (/^(InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|ExpiredToken|InvalidToken|CredentialsProviderError|UnrecognizedClientException)$/.test(name) || statusOf(err) === 403) return 'credentials';
+  if (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)$/.test(sys) || name === 'TimeoutError') return 'endpoint-unreachable';
+  return 'other';
+}
+
+const CAUSE_MESSAGE = {
+  'no-such-bucket': 'The blob store failed: no such bucket (create it, or fix the bucket in the URL).',
+  credentials: 'The blob store failed: the credentials were refused (check the access key, secret and region).',
+  'endpoint-unreachable': 'The blob store failed: the endpoint did not answer (is it running? check endpoint= in the URL).',
+  other: 'The blob store failed.',
+} as const;
 
 function io(op: string, key: string, err: unknown): AppError {
   if (isAppError(err)) return err;
   const e = err as SdkErrorShape | undefined;
-  return new AppError('BLOB_IO', { details: { op, key, status: statusOf(err) ?? null, name: e?.name ?? 'unknown' }, cause: err });
+  const reason = blobFailureCause(err);
+  return new AppError('BLOB_IO', { message: CAUSE_MESSAGE[reason], details: { op, key, reason, status: statusOf(err) ?? null, name: e?.name ?? 'unknown' }, cause: err });
 }
 
 /** The S3 client configuration the store uses (exported so the aws-chunked trap test checks this exact config). */

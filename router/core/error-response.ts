@@ -1,11 +1,24 @@
-// The router's own error answers: the project's error body, the code's status, and the request id.
+// The router's own error answers: the project's error body (OpenAI's on the OpenAI-compatible
+// paths), the code's status, and the request id.
 import { AppError, errorBody } from '../errors/app-error.ts';
 import type { ErrorCode } from '../errors/codes.ts';
+import { isOpenAiPath, openAiErrorBody } from '../errors/openai-error.ts';
 
-export function errorResponse(err: AppError, requestId: string): Response {
+const made = new WeakMap<Response, AppError>();
+
+/** `pathname` given: the body takes the shape of that path (OpenAI's under /v1, minus the control plane). */
+export function errorResponse(err: AppError, requestId: string, pathname?: string): Response {
   const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, 'x-openclawmu-error-source': 'router' });
   for (const [k, v] of Object.entries(err.headers ?? {})) headers.set(k, v);
-  return new Response(JSON.stringify(errorBody(err)), { status: err.status, headers });
+  const body = pathname !== undefined && isOpenAiPath(pathname) ? openAiErrorBody(err) : errorBody(err);
+  const res = new Response(JSON.stringify(body), { status: err.status, headers });
+  made.set(res, err);
+  return res;
+}
+
+/** The error a router-made response carries, so an outer layer can render it for its path. */
+export function routerErrorOf(res: Response): AppError | undefined {
+  return made.get(res);
 }
 
 export function routerError(code: ErrorCode, requestId: string, opts: ConstructorParameters<typeof AppError>[1] = {}): Response {

@@ -1,5 +1,7 @@
 // Which tenant a request is for, read from the request itself (never a lookup), in the DESIGN order.
-import { TENANT_ID_SHAPE, bearerOf, isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
+import { parseSnapshotName } from '../identity/snapshot-key.ts';
+import { presentedCredential } from '../identity/credential.ts';
+import { isTenantId, parseTenantToken } from '../identity/tenant-id.ts';
 
 export type TenantSource = 'token' | 'hook-path' | 'tenant-path' | 'create-body' | 'ws-protocol';
 
@@ -19,8 +21,9 @@ const HOOK_PATH = /^\/hooks\/([^/]+)(?:\/|$)/;
 const TENANT_PATH = /^\/v1\/tenants\/([^/]+)(?:\/|$)/;
 
 /**
- * Order: `/hooks/<id>/…` (the path wins for webhooks); `Authorization: Bearer tk_<id>_…`; `/v1/tenants/<id>…`; (the body of
- * `POST /v1/tenants`, see `isTenantCreate`); a tk_ entry of `Sec-WebSocket-Protocol`. Null when none.
+ * Order: `/hooks/<id>/…` (the path wins for webhooks); `Authorization: Bearer tk_<id>_…` (or
+ * `x-api-key: tk_<id>_…`); `/v1/tenants/<id>…`; (the body of `POST /v1/tenants`, see `isTenantCreate`);
+ * a tk_ entry of `Sec-WebSocket-Protocol`. Null when none.
  */
 export function tenantFromHead(head: RequestHead): ResolvedTenant | null {
   // A webhook belongs to the tenant its path names, whatever Authorization it carries: platforms
@@ -30,7 +33,7 @@ export function tenantFromHead(head: RequestHead): ResolvedTenant | null {
     const id = safeDecode(hook[1] as string);
     if (isTenantId(id)) return { tenantId: id, source: 'hook-path' };
   }
-  const bearer = bearerOf(head.header('authorization'));
+  const bearer = presentedCredential(head.header('authorization'), head.header('x-api-key'));
   if (bearer !== null) {
     const tok = parseTenantToken(bearer);
     if (tok !== null) return { tenantId: tok.tenantId, source: 'token' };
@@ -85,13 +88,14 @@ export function isTenantRestore(method: string, pathname: string): boolean {
   return method === 'POST' && (pathname === '/v1/tenants/restore' || pathname === '/v1/tenants/restore/');
 }
 
-const SNAPSHOT_KEY_TENANT = new RegExp(`^tenants/(${TENANT_ID_SHAPE})/snapshots/`);
-
-/** The target tenant of a restore body: `as` when given, else the id in `from` (tenants/<id>/snapshots/…). */
+/**
+ * The target tenant of a restore body: `as` when given, else the tenant `from` names, in any form the
+ * shard accepts (archive key, sidecar key, `<id>/<snapshot>`: one parser, router/identity/snapshot-key.ts).
+ */
 export function tenantFromRestoreBody(body: Uint8Array): ResolvedTenant | null {
   const rec = jsonObjectOf(body);
   if (rec === null) return null;
   if (rec['as'] !== undefined) return isTenantId(rec['as']) ? { tenantId: rec['as'], source: 'create-body' } : null;
-  const from = typeof rec['from'] === 'string' ? SNAPSHOT_KEY_TENANT.exec(rec['from']) : null;
-  return from === null ? null : { tenantId: from[1] as string, source: 'create-body' };
+  const from = typeof rec['from'] === 'string' ? parseSnapshotName(rec['from']) : null;
+  return from === null ? null : { tenantId: from.tenantId, source: 'create-body' };
 }

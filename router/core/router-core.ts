@@ -6,8 +6,13 @@ import type { ManifestStatus, ManifestView } from '../manifest/manifest-poller.t
 import type { Manifest } from '../manifest/manifest-schema.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import { createAdminAuth } from './admin-auth.ts';
-import { createAuthThrottle, type AuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
-import { errorResponse, jsonResponse } from './error-response.ts';
+import { presentedCredential } from '../identity/credential.ts';
+import { isAdminKeyShape } from '../identity/tenant-id.ts';
+import { isOpenAiPath } from '../errors/openai-error.ts';
+import { createAuthThrottle, throttleSubject, type AuthThrottle, type AuthThrottleOptions, type ThrottleSubject } from './auth-throttle.ts';
+import { clientAddressOf, createTrustedProxies, type TrustedProxies } from './client-address.ts';
+import { createCors, type Cors, type CorsOptions } from './cors.ts';
+import { errorResponse, jsonResponse, routerErrorOf } from './error-response.ts';
 import { fleetStatus, listTenantsAcrossFleet } from './fleet-routes.ts';
 import { forwardToOwner, type Forwarder, type RouterObserver } from './forward-to-owner.ts';
 import type { ShardReachability } from './shard-reachability.ts';
@@ -24,7 +29,12 @@ export interface RouterCoreOptions {
   readonly observer?: RouterObserver;
   readonly limits?: Partial<RouterLimits>;
   readonly authThrottle?: AuthThrottleOptions;
-  /** Append to an incoming x-forwarded-for instead of replacing it (only behind a trusted proxy). */
+  /**
+   * Proxies (CIDRs or addresses) whose X-Forwarded-For is believed: the client address is the first
+   * untrusted hop, read right to left (client-address.ts).
+   */
+  readonly trustedProxies?: readonly string[];
+  /** Older switch: the direct peer is a trusted proxy whatever its address. */
   readonly trustForwardedFor?: boolean;
   /**
    * The forwarder's fetch performs WebSocket upgrades itself (a Workers runtime): a request with
@@ -34,6 +44,8 @@ export interface RouterCoreOptions {
   readonly upgradesByFetch?: boolean;
   /** Health-probe state of the shards (the Node adapter probes them); unreachable ones answer 503 at once. */
   readonly reachability?: ShardReachability;
+  /** Origins allowed to call from a browser (cors.ts); none: CORS off. */
+  readonly cors?: CorsOptions;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -59,7 +71,7 @@ export const DEFAULT_LIMITS: RouterLimits = {
 };
 
 export interface RequestContext {
-  /** The client's address as the transport saw it (the Node adapter passes the socket's). */
+  /** The peer's address as the transport saw it (the Node adapter passes the socket's). */
   readonly clientAddress?: string;
   /** The request body, already in memory (an adapter's fast path); then `req.body` is not read. */
   readonly body?: Uint8Array;
@@ -72,8 +84,19 @@ export type RouterFetch = (req: Request, ctx?: RequestContext) => Promise<Respon
 
 export interface RouterCore {
   readonly fetch: RouterFetch;
-  /** The 401 throttle the core applies (an adapter's fast path shares it). */
+  /** The 401 throttle the core applies (an adapter's fast path and upgrades share it). */
   readonly throttle: AuthThrottle;
+  /** The trusted proxies the core walks X-Forwarded-For with (shared the same way). */
+  readonly trustedProxies: TrustedProxies;
+  /** CORS: the fast path leaves requests with an Origin to the core when it is on. */
+  readonly cors: Cors;
+}
+
+/** What the core learns about a request before routing it. */
+interface Inbound extends RequestContext {
+  /** The X-Forwarded-For to send upstream; undefined without a peer address. */
+  readonly forwardedFor: string | undefined;
+  readonly subject: ThrottleSubject | null;
 }
 
 export function createRouterCore(opts: RouterCoreOptions): RouterCore {
@@ -83,10 +106,12 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const admin = createAdminAuth(opts.adminKeyHashes);
   const throttle = createAuthThrottle({ now, ...opts.authThrottle });
+  const trustedProxies = createTrustedProxies(opts.trustedProxies ?? [], opts.trustForwardedFor === true);
+  const cors = createCors(opts.cors);
   const fleet = { forward: opts.forward, placement: opts.placement, fanoutTimeoutMs: limits.fanoutTimeoutMs, ...(opts.manifestStatus ? { manifestStatus: opts.manifestStatus } : {}) };
   const fwd = { manifest: opts.manifest, placement: opts.placement, forward: opts.forward, observer, maxHops: limits.maxHops, holdLimitMs: limits.holdLimitMs, holdPollMs: limits.holdPollMs, now, sleep, ...(opts.reachability === undefined ? {} : { reachability: opts.reachability }) };
 
-  type Args = [RequestContext, string];
+  type Args = [Inbound, string];
   const router = IttyRouter<IRequest, Args, Response>();
 
   // Every path the router answers itself is also listed in ROUTER_PATHS (router/node/fast-forward.ts).
@@ -99,11 +124,14 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
   });
 
   // Fleet-wide admin routes: the router checks the admin key itself, then fans out.
-  const adminRoute = (handler: (req: IRequest, manifest: Manifest, rid: string, authorization: string) => Promise<Response>) => async (req: IRequest, ctx: RequestContext, rid: string) => {
+  const adminRoute = (handler: (req: IRequest, manifest: Manifest, rid: string, authorization: string) => Promise<Response>) => async (req: IRequest, ctx: Inbound, rid: string) => {
     const authorization = req.headers.get('authorization');
     const verdict = await admin.check(authorization);
+    if (ctx.subject !== null) {
+      if (verdict === 'ok') throttle.recordSuccess(ctx.subject);
+      else if (verdict === 'invalid') throttle.recordFailure(ctx.subject);
+    }
     if (verdict !== 'ok') {
-      if (verdict !== 'forbidden' && ctx.clientAddress !== undefined) throttle.recordFailure(ctx.clientAddress);
       const code = verdict === 'missing' ? 'AUTH_REQUIRED' : verdict === 'forbidden' ? 'AUTH_FORBIDDEN' : 'AUTH_INVALID';
       return errorResponse(new AppError(code), rid);
     }
@@ -116,7 +144,7 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
 
   router.all('*', async (req, ctx, rid) => forwardTenantRequest(req, ctx, rid));
 
-  async function forwardTenantRequest(req: IRequest, ctx: RequestContext, rid: string): Promise<Response> {
+  async function forwardTenantRequest(req: IRequest, ctx: Inbound, rid: string): Promise<Response> {
     const url = new URL(req.url);
     const method = req.method.toUpperCase();
     const head = { method, pathname: url.pathname, header: (n: string) => req.headers.get(n) };
@@ -153,9 +181,13 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
       if (tenant === null) return errorResponse(new AppError('SHARD_TENANT_ID_INVALID', { details: { field: 'id' } }), rid);
     }
     if (tenant === null) {
-      return req.headers.get('authorization') === null
-        ? errorResponse(new AppError('ROUTER_NO_TENANT'), rid)
-        : errorResponse(new AppError('NOT_FOUND', { details: { path: url.pathname } }), rid);
+      // No credential: nothing to route by. An admin key: a route that does not exist. Any other
+      // key (an OpenAI key sent here by mistake, a mangled token) is a wrong credential, not a wrong path.
+      const credential = presentedCredential(req.headers.get('authorization'), req.headers.get('x-api-key'));
+      if (credential === null) return errorResponse(new AppError('ROUTER_NO_TENANT'), rid);
+      return isAdminKeyShape(credential)
+        ? errorResponse(new AppError('NOT_FOUND', { details: { path: url.pathname } }), rid)
+        : errorResponse(new AppError('AUTH_INVALID', { message: 'Invalid credentials: send a tenant token (tk_<tenant>_<32 hex>) as a Bearer token or in x-api-key.' }), rid);
     }
 
     const headers = new Headers(req.headers);
@@ -163,10 +195,8 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
     for (const h of [...HOP_BY_HOP_REQUEST, ...connectionListed]) headers.delete(h);
     if (opts.upgradesByFetch === true && (req.headers.get('upgrade') ?? '').toLowerCase() === 'websocket') headers.set('upgrade', 'websocket');
     headers.set('x-request-id', rid);
-    if (ctx.clientAddress !== undefined) {
-      const prior = req.headers.get('x-forwarded-for');
-      headers.set('x-forwarded-for', opts.trustForwardedFor === true && prior !== null ? `${prior}, ${ctx.clientAddress}` : ctx.clientAddress);
-    }
+    if (ctx.forwardedFor !== undefined) headers.set('x-forwarded-for', ctx.forwardedFor);
+    else headers.delete('x-forwarded-for');
     headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
     headers.set('x-forwarded-host', url.host);
     // The forwarder frames the body (a length for bytes, chunked for a stream). Never pass our own
@@ -179,29 +209,61 @@ export function createRouterCore(opts: RouterCoreOptions): RouterCore {
 
   return {
     throttle,
+    trustedProxies,
+    cors,
     async fetch(req, ctx = {}) {
-      const rid = requestIdOf(req.headers.get('x-request-id'));
-      const addr = ctx.clientAddress;
-      // Webhooks come from platform addresses shared by every tenant: never throttle those.
-      const throttled = addr !== undefined && !new URL(req.url).pathname.startsWith('/hooks/');
-      if (throttled) {
-        const wait = throttle.blockedFor(addr);
-        if (wait > 0) {
-          observer.authThrottled?.();
-          await req.body?.cancel();
-          return errorResponse(new AppError('AUTH_TOO_MANY_FAILURES', { headers: { 'retry-after': String(wait) } }), rid);
-        }
-      }
-      let res: Response;
-      try {
-        res = (await router.fetch(req, ctx, rid)) as Response;
-      } catch (err) {
-        res = errorResponse(err instanceof AppError ? err : new AppError('INTERNAL', { cause: err }), rid);
-      }
-      if (throttled && res.status === 401 && res.headers.get('x-openclawmu-error-source') !== 'router') throttle.recordFailure(addr);
-      return res;
+      const preflight = cors.preflight(req);
+      if (preflight !== null) return preflight;
+      const res = await answer(req, ctx);
+      return cors.enabled ? withHeaders(res, cors.headersFor(req.headers.get('origin'))) : res;
     },
   };
+
+  async function answer(req: Request, ctx: RequestContext): Promise<Response> {
+    const rid = requestIdOf(req.headers.get('x-request-id'));
+    const peer = ctx.clientAddress;
+    const address = peer === undefined ? undefined : clientAddressOf(peer, req.headers.get('x-forwarded-for'), trustedProxies);
+    const credential = presentedCredential(req.headers.get('authorization'), req.headers.get('x-api-key'));
+    const pathname = new URL(req.url).pathname;
+    const subject = address === undefined ? null : throttleSubject({ method: req.method.toUpperCase(), pathname, client: address.client, credential });
+    if (subject !== null) {
+      const wait = throttle.blockedFor(subject);
+      if (wait > 0) {
+        observer.authThrottled?.();
+        await req.body?.cancel();
+        return errorResponse(new AppError('AUTH_TOO_MANY_FAILURES', { headers: { 'retry-after': String(wait) } }), rid, pathname);
+      }
+    }
+    const inbound: Inbound = { ...ctx, forwardedFor: address?.forwardedFor, subject };
+    let res: Response;
+    try {
+      res = (await router.fetch(req, inbound, rid)) as Response;
+    } catch (err) {
+      res = errorResponse(err instanceof AppError ? err : new AppError('INTERNAL', { cause: err }), rid);
+    }
+    // The router's own answers (admin checks aside, recorded where they are made) say nothing about the credential.
+    if (subject !== null && res.headers.get('x-openclawmu-error-source') !== 'router') {
+      if (res.status === 401) throttle.recordFailure(subject);
+      else throttle.recordSuccess(subject);
+    }
+    // The router's own errors take the shape of the path: OpenAI clients parse OpenAI's.
+    const own = routerErrorOf(res);
+    return own !== undefined && isOpenAiPath(pathname) ? errorResponse(own, rid, pathname) : res;
+  }
+}
+
+/** Adds headers to a response; a fetch() response's headers are immutable, so that one is wrapped. */
+function withHeaders(res: Response, extra: Record<string, string>): Response {
+  const entries = Object.entries(extra);
+  if (entries.length === 0) return res;
+  try {
+    for (const [k, v] of entries) res.headers.set(k, v);
+    return res;
+  } catch {
+    const headers = new Headers(res.headers);
+    for (const [k, v] of entries) headers.set(k, v);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  }
 }
 
 /** A body whose declared length is small: read it whole (a lying content-length is still capped). */

@@ -38,6 +38,11 @@ export function isAppError(err: unknown): err is AppError {
 /** The one conversion of unknown throws into an AppError (cause kept). */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  const sys = err as { code?: unknown; address?: unknown; port?: unknown } | null;
+  if (sys !== null && typeof sys === 'object' && sys.code === 'EADDRINUSE') {
+    const where = typeof sys.port === 'number' ? `${typeof sys.address === 'string' ? sys.address : ''}:${sys.port}` : '';
+    return new AppError('LISTEN_ADDRESS_IN_USE', { message: `Port in use: ${where || 'the address'} is taken by another process (choose another --port).`, details: where === '' ? {} : { address: where }, cause: err });
+  }
   return new AppError('INTERNAL', { cause: err });
 }
 

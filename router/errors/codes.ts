@@ -36,6 +36,7 @@ const table = {
   NOT_FOUND: { status: 404, rpc: RPC.notFound, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, rpc: RPC.methodNotFound, message: 'This method is not allowed on this route.' },
   INTERNAL: { status: 500, rpc: RPC.internal, message: 'Internal error.' },
+  LISTEN_ADDRESS_IN_USE: { status: 503, rpc: RPC.unavailable, message: 'The port is in use: another process listens on it.' },
   CONFIRM_REQUIRED: { status: 400, rpc: RPC.invalidParams, message: 'This operation destroys data and needs confirm=true.' },
 
   // auth

@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
 import type { Dispatcher } from 'undici';
 import { AppError, isAppError } from '../errors/app-error.ts';
-import type { AuthThrottle } from '../core/auth-throttle.ts';
+import { throttleSubject, type AuthThrottle, type ThrottleSubject } from '../core/auth-throttle.ts';
+import { clientAddressOf, type TrustedProxies } from '../core/client-address.ts';
 import { HOP_BY_HOP_REQUEST, requestIdOf } from '../core/request-id.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { upstreamError, type RouterObserver } from '../core/forward-to-owner.ts';
@@ -35,7 +36,10 @@ export interface FastPathDeps {
   readonly recordRequest: (status: number, seconds: number) => void;
   /** Bodies with a declared length up to this are read here; larger ones go to the core. */
   readonly bufferBodyBytes: number;
-  readonly trustForwardedFor: boolean;
+  /** Whose X-Forwarded-For is believed (the core's, shared). */
+  readonly trustedProxies: TrustedProxies;
+  /** With CORS on, requests from browsers (an Origin header) go to the core, which adds the CORS headers. */
+  readonly corsEnabled: boolean;
   readonly log: pino.Logger;
   /** Owners remembered per manifest copy (placement hashes every shard; a hit skips that). */
   readonly ownerCacheSize?: number;
@@ -47,10 +51,11 @@ export interface FastRoute {
   readonly requestId: string;
   /** Upstream request headers, flat [name, value, …], without content-length. */
   readonly headers: string[];
-  readonly clientAddress: string;
-  /** A 401 from the shard counts against the client address (not for webhooks: shared platform addresses). */
-  readonly countsAuthFailures: boolean;
+  /** What a 401 (or any other answer) from the shard tells the auth throttle; null: nothing (webhooks). */
+  readonly subject: ThrottleSubject | null;
   readonly hasBody: boolean;
+  /** For the shape of the router's own errors (OpenAI's on the OpenAI-compatible paths). */
+  readonly pathname: string;
 }
 
 export type FastOutcome = 'done' | 'fallback';
@@ -59,7 +64,7 @@ export type FastOutcome = 'done' | 'fallback';
 // with the routes registered in router/core/router-core.ts: one missing here would go to a shard.
 const ROUTER_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/v1/tenants', '/v1/tenants/', '/v1/fleet', '/v1/fleet/', '/v1/tenants/restore', '/v1/tenants/restore/']);
 // Request headers never forwarded as sent: hop-by-hop ones, and the ones the router sets itself.
-const DROP_REQUEST = new Set([...HOP_BY_HOP_REQUEST, 'expect', 'content-length', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+const DROP_REQUEST = new Set([...HOP_BY_HOP_REQUEST, 'content-length', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-request-id', 'x-openclawmu-shard']);
 const HOST = /^[A-Za-z0-9.:[\]-]+$/;
 const PLAIN_CONNECTION = /^\s*(keep-alive|close)\s*$/i;
@@ -153,6 +158,8 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       if (lower === 'authorization') {
         if (authorization !== null) return null;
         authorization = value;
+      } else if (lower === 'origin' && deps.corsEnabled) {
+        return null;
       }
       headers.push(name, value);
     }
@@ -168,9 +175,10 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       if (!Number.isInteger(n) || n < 0 || n > deps.bufferBodyBytes) return null;
       hasBody = n > 0;
     }
-    const clientAddress = req.socket.remoteAddress ?? 'unknown';
-    const countsAuthFailures = !pathname.startsWith('/hooks/');
-    if (countsAuthFailures && deps.throttle.blockedFor(clientAddress) > 0) return null;
+    // The same throttle decision as the core's (auth-throttle.ts); a refusal is the core's to answer.
+    const address = clientAddressOf(req.socket.remoteAddress ?? 'unknown', forwardedFor, deps.trustedProxies);
+    const subject = throttleSubject({ method, pathname, client: address.client, credential: bearer });
+    if (subject !== null && deps.throttle.blockedFor(subject) > 0) return null;
 
     const manifest = deps.manifest.current();
     if (manifest === null) return null;
@@ -180,11 +188,11 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const rid = requestIdOf(requestId);
     headers.push(
       'x-request-id', rid,
-      'x-forwarded-for', deps.trustForwardedFor && forwardedFor !== null ? `${forwardedFor}, ${clientAddress}` : clientAddress,
+      'x-forwarded-for', address.forwardedFor,
       'x-forwarded-proto', 'http',
       'x-forwarded-host', host,
     );
-    return { shard, requestId: rid, headers, clientAddress, countsAuthFailures, hasBody };
+    return { shard, requestId: rid, headers, subject, hasBody, pathname };
   };
 
   const send = (r: FastRoute, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number, owner: FastOwner): void => {
@@ -253,7 +261,10 @@ class ForwardHandler {
       this.discarding = true;
       return true;
     }
-    if (statusCode === 401 && this.r.countsAuthFailures && !routerSourced) this.deps.throttle.recordFailure(this.r.clientAddress);
+    if (this.r.subject !== null && !routerSourced) {
+      if (statusCode === 401) this.deps.throttle.recordFailure(this.r.subject);
+      else this.deps.throttle.recordSuccess(this.r.subject);
+    }
     out.push('x-request-id', this.r.requestId, 'x-openclawmu-shard', this.r.shard.id);
     this.deps.recordRequest(statusCode, seconds);
     if (this.res.destroyed) return true;
@@ -303,7 +314,7 @@ class ForwardHandler {
     if (this.discarding) return this.owner.done('fallback');
     const e = upstreamError(isAppError(err) ? err : mapUndiciError(err, this.r.shard.url), this.r.shard.id);
     this.deps.observer.upstreamError?.(this.r.shard.id, e.code);
-    void writeWebResponse(this.res, errorResponse(e, this.r.requestId)).then(() => this.owner.done('done'));
+    void writeWebResponse(this.res, errorResponse(e, this.r.requestId, this.r.pathname)).then(() => this.owner.done('done'));
     this.deps.recordRequest(e.status, (performance.now() - this.started) / 1000);
   }
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import { parseWith } from '../errors/zod-error.ts';
 import { ADMIN_KEY_HASH_PATTERN, ADMIN_KEY_HASH_RULE, isAdminKeyShape } from '../identity/tenant-id.ts';
+import { parseCidr } from '../core/client-address.ts';
 
 export const RouterConfigSchema = z
   .object({
@@ -16,8 +17,21 @@ export const RouterConfigSchema = z
     pollIntervalMs: z.number().int().min(100).default(2000),
     adminKeyHashes: z.array(z.string().regex(ADMIN_KEY_HASH_PATTERN, ADMIN_KEY_HASH_RULE)).default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Append to x-forwarded-for from the client (only behind a trusted load balancer). */
+    /**
+     * Proxies whose X-Forwarded-For is believed (CIDRs or addresses, e.g. ["10.0.0.0/8"]): the client
+     * address (throttle, logs, the chain sent on) is the first untrusted hop, read right to left.
+     */
+    trustedProxies: z.array(z.string().refine((v) => parseCidr(v.trim()) !== null, 'an IP address or CIDR (10.0.0.0/8, fd00::/8)')).default([]),
+    /** Older switch: the direct peer is a trusted proxy whatever its address (prefer trustedProxies). */
     trustForwardedFor: z.boolean().default(false),
+    /** Browser clients: origins allowed (exact, or "*"); the router answers preflights itself. */
+    cors: z
+      .object({
+        origins: z.array(z.string().refine((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o.replace(/\/+$/, '')), 'an origin (https://app.example.com) or *')).default([]),
+        maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+      })
+      .strict()
+      .prefault({}),
     /** Forward plain tenant requests on the Node fast path (fast-forward.ts); false sends all through the core. */
     fastPath: z.boolean().default(true),
     limits: z

@@ -35,7 +35,7 @@ export interface StartRouterOptions {
   readonly now?: () => number;
 }
 
-const REDACT = ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'headers.authorization', 'authorization', 'token', '*.token', 'adminKey'];
+const REDACT = ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'req.headers["x-api-key"]', 'headers.authorization', 'authorization', 'token', '*.token', 'adminKey'];
 
 export function createRouterLogger(level: string, destination?: pino.DestinationStream): pino.Logger {
   const opts: pino.LoggerOptions = { level, base: { component: 'router' }, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime };
@@ -103,7 +103,9 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       fanoutTimeoutMs: config.limits.fanoutTimeoutMs,
     },
     authThrottle: config.authThrottle,
+    trustedProxies: config.trustedProxies,
     trustForwardedFor: config.trustForwardedFor,
+    cors: config.cors,
     now,
   });
   await poller.start();
@@ -120,7 +122,8 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         observer,
         recordRequest: metrics.request,
         bufferBodyBytes: Math.min(config.limits.replayBodyBytes, config.limits.maxBodyBytes),
-        trustForwardedFor: config.trustForwardedFor,
+        trustedProxies: core.trustedProxies,
+        corsEnabled: core.cors.enabled,
         log,
       })
     : undefined;
@@ -138,7 +141,8 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         log,
         connectTimeoutMs: config.limits.connectTimeoutMs,
         upgradeTimeoutMs: config.limits.upgradeTimeoutMs,
-        trustForwardedFor: config.trustForwardedFor,
+        trustedProxies: core.trustedProxies,
+        throttle: core.throttle,
         maxHops: config.limits.maxHops,
         holdLimitMs: config.limits.holdLimitMs,
         holdPollMs: DEFAULT_LIMITS.holdPollMs,

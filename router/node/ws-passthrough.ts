@@ -12,8 +12,12 @@ import { shardById, type Manifest, type ManifestShard } from '../manifest/manife
 import type { ManifestView } from '../manifest/manifest-poller.ts';
 import type { Placement } from '../placement/rendezvous.ts';
 import type { RouterObserver } from '../core/forward-to-owner.ts';
+import { throttleSubject, type AuthThrottle, type ThrottleSubject } from '../core/auth-throttle.ts';
+import { clientAddressOf, type TrustedProxies } from '../core/client-address.ts';
 import { requestIdOf } from '../core/request-id.ts';
 import { tenantFromHead } from '../core/request-tenant.ts';
+import { presentedCredential } from '../identity/credential.ts';
+import { parseTenantToken } from '../identity/tenant-id.ts';
 
 export interface WsPassthroughDeps {
   readonly manifest: ManifestView;
@@ -21,12 +25,13 @@ export interface WsPassthroughDeps {
   readonly log: pino.Logger;
   readonly connectTimeoutMs: number;
   readonly upgradeTimeoutMs: number; // from connected to the shard's response head
-  readonly trustForwardedFor: boolean;
+  readonly trustedProxies: TrustedProxies; // the core's: whose X-Forwarded-For is believed
+  readonly throttle: AuthThrottle; // the core's: upgrades are refused and counted like requests
   readonly maxHops: number; // 421s followed before ROUTER_TOO_MANY_HOPS
   readonly holdLimitMs: number; // how long a frozen tenant's upgrade is held before ROUTER_HOLD_EXPIRED
   readonly holdPollMs: number; // first retry delay while frozen; doubles up to 1 s
   readonly now?: () => number;
-  readonly observer?: Pick<RouterObserver, 'retry' | 'hold'>;
+  readonly observer?: Pick<RouterObserver, 'retry' | 'hold' | 'authThrottled'>;
   readonly onOutcome?: (o: 'piped' | 'refused' | 'failed') => void;
 }
 
@@ -44,6 +49,8 @@ interface UpgradeCall {
   readonly tenantId: string;
   readonly requestId: string;
   readonly gone: AbortSignal;
+  /** The X-Forwarded-For sent to the shard. */
+  readonly forwardedFor: string;
 }
 
 /** A shard's answer to the upgrade, read up to the end of its head; `upstream` is paused there. */
@@ -60,7 +67,20 @@ export function handleUpgrade(deps: WsPassthroughDeps, req: IncomingMessage, cli
   const incomingId = req.headers['x-request-id'];
   const requestId = requestIdOf(typeof incomingId === 'string' ? incomingId : null);
   client.on('error', () => client.destroy());
-  const first = firstOwner(deps, req);
+  const header = (n: string): string | null => {
+    const v = req.headers[n];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  };
+  const address = clientAddressOf(req.socket.remoteAddress ?? 'unknown', header('x-forwarded-for'), deps.trustedProxies);
+  // The same throttle decision as HTTP requests (auth-throttle.ts), on the credential the shard will check.
+  const subject = throttleSubject({ method: req.method ?? 'GET', pathname: pathnameOf(req) ?? '/', client: address.client, credential: upgradeCredential(header) });
+  const wait = subject === null ? 0 : deps.throttle.blockedFor(subject);
+  if (wait > 0) {
+    deps.observer?.authThrottled?.();
+    deps.onOutcome?.('refused');
+    return refuse(client, new AppError('AUTH_TOO_MANY_FAILURES', { headers: { 'retry-after': String(wait) } }), requestId);
+  }
+  const first = firstOwner(deps, req, header);
   if (first instanceof AppError) {
     deps.onOutcome?.('refused');
     return refuse(client, first, requestId);
@@ -69,9 +89,10 @@ export function handleUpgrade(deps: WsPassthroughDeps, req: IncomingMessage, cli
   const leaving = new AbortController();
   const leave = (): void => leaving.abort();
   client.once('end', leave).once('close', leave);
-  const call: UpgradeCall = { deps, req, head, tenantId: first.tenantId, requestId, gone: leaving.signal };
+  const call: UpgradeCall = { deps, req, head, tenantId: first.tenantId, requestId, gone: leaving.signal, forwardedFor: address.forwardedFor };
   void settle(call, first.shard).then((answer) => {
     client.off('end', leave).off('close', leave);
+    if (!(answer instanceof AppError)) countAnswer(deps.throttle, subject, answer);
     if (leaving.signal.aborted) {
       if (!(answer instanceof AppError)) answer.upstream.destroy();
       client.destroy();
@@ -85,18 +106,35 @@ export function handleUpgrade(deps: WsPassthroughDeps, req: IncomingMessage, cli
   });
 }
 
-function firstOwner(deps: WsPassthroughDeps, req: IncomingMessage): AppError | { tenantId: string; shard: ManifestShard } {
-  let pathname: string;
-  try {
-    pathname = new URL(req.url ?? '/', 'http://router').pathname;
-  } catch {
-    return new AppError('BAD_REQUEST');
+/** What the shard's answer to an upgrade tells the throttle: 401 is a failed credential, anything else of the shard's a good one. */
+function countAnswer(throttle: AuthThrottle, subject: ThrottleSubject | null, answer: Answer): void {
+  if (subject === null || answer.status === 0 || answer.headers.get('x-openclawmu-error-source') === 'router') return;
+  if (answer.status === 401) throttle.recordFailure(subject);
+  else throttle.recordSuccess(subject);
+}
+
+/** The credential an upgrade presents: Authorization, x-api-key, else a tk_ entry of Sec-WebSocket-Protocol. */
+function upgradeCredential(header: (n: string) => string | null): string | null {
+  const direct = presentedCredential(header('authorization'), header('x-api-key'));
+  if (direct !== null) return direct;
+  for (const p of (header('sec-websocket-protocol') ?? '').split(',')) {
+    if (parseTenantToken(p.trim()) !== null) return p.trim();
   }
+  return null;
+}
+
+function pathnameOf(req: IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? '/', 'http://router').pathname;
+  } catch {
+    return null;
+  }
+}
+
+function firstOwner(deps: WsPassthroughDeps, req: IncomingMessage, header: (n: string) => string | null): AppError | { tenantId: string; shard: ManifestShard } {
+  const pathname = pathnameOf(req);
+  if (pathname === null) return new AppError('BAD_REQUEST');
   if (!UPGRADE_PATHS.test(pathname)) return new AppError('NOT_FOUND');
-  const header = (n: string): string | null => {
-    const v = req.headers[n];
-    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-  };
   const tenant = tenantFromHead({ method: req.method ?? 'GET', pathname, header });
   if (tenant === null) return new AppError('ROUTER_NO_TENANT');
   const manifest = deps.manifest.current();
@@ -199,7 +237,7 @@ async function attempt(call: UpgradeCall, shard: ManifestShard): Promise<Answer>
 }
 
 function requestHead(call: UpgradeCall, host: string): string {
-  const { req, deps } = call;
+  const { req } = call;
   const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string;
@@ -207,9 +245,7 @@ function requestHead(call: UpgradeCall, host: string): string {
     if (DROP.has(lower)) continue;
     lines.push(`${name}: ${lower === 'host' ? host : (req.rawHeaders[i + 1] as string)}`);
   }
-  const addr = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  lines.push(`x-forwarded-for: ${deps.trustForwardedFor && typeof prior === 'string' ? `${prior}, ${addr}` : addr}`);
+  lines.push(`x-forwarded-for: ${call.forwardedFor}`);
   lines.push(`x-request-id: ${call.requestId}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }

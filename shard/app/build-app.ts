@@ -57,7 +57,8 @@ export function buildApp(svc: ShardServices): AppHandle {
     const seconds = reply.elapsedTime / 1000;
     svc.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
     req.log.info(
-      { reqId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenantId: req.tenantContext?.id },
+      // reqId is already on req.log (Fastify's child logger): a second one made the JSON line carry the key twice.
+      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenantId: req.tenantContext?.id },
       'request',
     );
   });

@@ -1,5 +1,7 @@
 // Tells tenant and admin callers apart, in one place: every route asks here who is calling.
 import { AppError } from '../../router/errors/app-error.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import { authorizationOf } from '../../router/identity/credential.ts';
 import { bearerOf, isAdminKeyShape, parseTenantToken } from '../../router/identity/tenant-id.ts';
 import { DUMMY_DIGEST, digestEquals, keyIdOf, sha256Hex } from './token-hash.ts';
 
@@ -16,6 +18,15 @@ export function credentialOf(authorization: string | undefined): Credential {
   const parsed = parseTenantToken(raw);
   if (parsed !== null) return { kind: 'tenant', raw, tenantId: parsed.tenantId };
   return { kind: 'none' };
+}
+
+/**
+ * The credential a tenant request presents, as an Authorization value: the header, else `x-api-key`
+ * (Anthropic-style and some OpenAI-compatible clients send the key there). One rule with the router.
+ */
+export function tenantAuthorizationOf(headers: IncomingHttpHeaders): string | undefined {
+  const key = headers['x-api-key'];
+  return authorizationOf(headers.authorization, typeof key === 'string' ? key : undefined);
 }
 
 /** Checks an admin key against every configured hash without an early exit. Returns its key id. */

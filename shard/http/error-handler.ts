@@ -14,7 +14,27 @@ export function fromFastifyError(err: FastifyError | AppError | Error): AppError
   return toAppError(err);
 }
 
+/**
+ * An upload refused before it was read (413 on content-length, or past the limit mid-stream) is
+ * still read and discarded, up to this many bytes, instead of closing the connection at once.
+ * Fastify closes it, and the client's (or router's) next write then meets a reset that can destroy
+ * the 413 before it is read: through the router that became `502 EPIPE` (issue 11 item 8).
+ */
+export const DRAIN_REFUSED_UPLOAD_BYTES = 64 * 1024 * 1024;
+
 export function installErrorHandling(app: FastifyInstance): void {
+  app.addHook('onSend', async (req, reply) => {
+    if (reply.statusCode !== 413 || req.raw.complete) return;
+    // Keep the connection: Node reads (and drops) the rest of the request once the answer is sent.
+    // A sender that goes on past the cap loses the connection.
+    reply.removeHeader('connection');
+    let drained = 0;
+    req.raw.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > DRAIN_REFUSED_UPLOAD_BYTES) req.raw.socket.destroy();
+    });
+    req.raw.resume();
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const appErr = fromFastifyError(err);
     if (appErr.status >= 500) req.log.error({ err: appErr.cause ?? appErr, code: appErr.code }, 'request failed');

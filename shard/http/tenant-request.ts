@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../router/errors/app-error.ts';
 import type { CoreServices } from '../app/shard-feature.ts';
-import { credentialOf } from '../auth/callers.ts';
+import { credentialOf, tenantAuthorizationOf } from '../auth/callers.ts';
 import { createTenantContext, type TenantContext } from '../tenants/tenant-context.ts';
 import type { AuditActor } from '../audit/audit-record.ts';
 
@@ -83,7 +83,7 @@ export function tenantContext(svc: CoreServices, id: string, actor: AuditActor, 
 export async function tenantOf(req: FastifyRequest): Promise<TenantContext> {
   if (req.tenantContext !== undefined) return req.tenantContext;
   const svc = req.server.shard;
-  const { ctx, release } = authenticateTenant(svc, req.headers.authorization, String(req.id));
+  const { ctx, release } = authenticateTenant(svc, tenantAuthorizationOf(req.headers), String(req.id));
   let lease;
   try {
     lease = await svc.lifecycle.lease(ctx.id);

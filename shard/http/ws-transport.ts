@@ -8,6 +8,7 @@ import { AppError, toAppError } from '../../router/errors/app-error.ts';
 import { parseTenantToken } from '../../router/identity/tenant-id.ts';
 import type { ShardServices } from '../app/shard-services.ts';
 import { dispatchRpcFrame, rpcError } from '../rpc/rpc-dispatch.ts';
+import { tenantAuthorizationOf } from '../auth/callers.ts';
 import { authenticateTenant } from './tenant-request.ts';
 import { refuseUpgrade, type UpgradeHandler } from './ws-upgrades.ts';
 
@@ -15,7 +16,8 @@ export const WS_SUBPROTOCOL = 'openclawmu.v1';
 
 /** The bearer credential of an upgrade: the Authorization header or a tk_ entry of Sec-WebSocket-Protocol. */
 export function upgradeCredential(req: IncomingMessage): string | undefined {
-  if (req.headers.authorization !== undefined) return req.headers.authorization;
+  const direct = tenantAuthorizationOf(req.headers);
+  if (direct !== undefined) return direct;
   const protos = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
   const tok = protos.find((p) => parseTenantToken(p) !== null);
   return tok === undefined ? undefined : `Bearer ${tok}`;

@@ -4,6 +4,7 @@ import pino from 'pino';
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["sec-websocket-protocol"]',
+  'req.headers["x-api-key"]',
   'headers.authorization',
   'authorization',
   'token',

@@ -1,11 +1,6 @@
 // Where snapshots live in the blob store: tenants/<id>/snapshots/<snapshotId>.tar.zst + .json sidecar.
 import { randomBytes } from 'node:crypto';
-import { AppError, TENANT_ID_SHAPE, isTenantId } from '../../router/index.ts';
-
-const SNAPSHOT_ID_SHAPE = '\\d{8}T\\d{9}Z-[0-9a-f]{8}';
-const SNAPSHOT_ID = new RegExp(`^${SNAPSHOT_ID_SHAPE}$`);
-const ARCHIVE_KEY = new RegExp(`^tenants/(${TENANT_ID_SHAPE})/snapshots/(${SNAPSHOT_ID_SHAPE})\\.(tar\\.zst|json)$`);
-const SHORT_KEY = new RegExp(`^(${TENANT_ID_SHAPE})/(${SNAPSHOT_ID_SHAPE})$`);
+import { AppError, isTenantId, parseSnapshotName, SNAPSHOT_ID_PATTERN as SNAPSHOT_ID } from '../../router/index.ts';
 
 export interface SnapshotRef {
   readonly tenantId: string;
@@ -37,10 +32,8 @@ export function snapshotRef(tenantId: string, snapshotId: string): SnapshotRef {
  * (A bare snapshot id needs the tenant: use `snapshotRef`.)
  */
 export function parseSnapshotKey(key: string): SnapshotRef {
-  const m = ARCHIVE_KEY.exec(key);
-  if (m !== null) return snapshotRef(m[1] as string, m[2] as string);
-  const short = SHORT_KEY.exec(key);
-  if (short !== null) return snapshotRef(short[1] as string, short[2] as string);
+  const named = parseSnapshotName(key);
+  if (named !== null) return snapshotRef(named.tenantId, named.snapshotId);
   throw new AppError('SNAPSHOT_NOT_FOUND', { message: 'Not a snapshot key.', details: { key: key.slice(0, 200) } });
 }
 

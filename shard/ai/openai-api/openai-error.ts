@@ -1,23 +1,11 @@
 // Renders any error on /v1 model routes in OpenAI's error shape, keeping our status, code and headers.
 import type { FastifyError, FastifyReply } from 'fastify';
 import { AppError } from '../../../router/errors/app-error.ts';
+import { openAiErrorBody } from '../../../router/errors/openai-error.ts';
 import { fromFastifyError } from '../../http/error-handler.ts';
 
-export function openAiErrorType(e: AppError): string {
-  if (e.code === 'QUOTA_REQUESTS_MINUTE' || e.code === 'QUOTA_CONCURRENT_SESSIONS') return 'rate_limit_error';
-  if (e.status === 429) return 'insufficient_quota';
-  if (e.status === 400 || e.status === 413 || e.status === 409) return 'invalid_request_error';
-  if (e.status === 401) return 'authentication_error';
-  if (e.status === 403) return 'permission_error';
-  if (e.status === 404) return 'not_found_error';
-  return 'api_error';
-}
-
-export function openAiErrorBody(e: AppError): { error: Record<string, unknown> } {
-  const body: Record<string, unknown> = { message: e.message, type: openAiErrorType(e), param: (e.details?.['field'] as string | undefined) ?? null, code: e.code };
-  if (e.details !== undefined) body['details'] = e.details;
-  return { error: body };
-}
+// The shape itself is shared with the router (router/errors/openai-error.ts).
+export { openAiErrorBody, openAiErrorType } from '../../../router/errors/openai-error.ts';
 
 export function sendOpenAiError(reply: FastifyReply, err: unknown): FastifyReply {
   // the client went away: nobody to answer and nothing went wrong on our side
