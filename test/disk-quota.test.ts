@@ -46,6 +46,10 @@ test('the rule: every method that writes the tenant\'s files refuses a tenant ov
     'agents.update': { name: 'a1', model: 'echo' },
     'agents.files.set': { name: 'a1', path: 'notes.md', content: 'x' },
     'memory.reindex': {},
+    'channels.add': { name: 'hook1', platform: 'webhook', credentials: { secret: 'a-secret-of-enough-length-0123456789' }, settings: {} },
+    'channels.update': { name: 'hook1', settings: {} },
+    'cron.add': { name: 'j', schedule: { every: '2h' }, action: { type: 'webhook', url: 'https://example.invalid/x' } },
+    'cron.update': { id: 'cj_0000000000000000', name: 'k' },
   };
   const dir = shard.services.store.dirOf('disk2');
   for (const name of writers) {

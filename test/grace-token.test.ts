@@ -47,7 +47,7 @@ test('the rule: every method that changes credentials refuses a grace token, no 
   const flagged = methods.filter((m) => m.changesCredentials === true).map((m) => m.name);
   // A method whose name says it touches tokens, secrets, credentials or the tenant's existence must be flagged.
   for (const m of methods) {
-    if (/^tenants\.(rotate|delete)$|token|secret|credential|channels\.(pair|unpair|set|update)/.test(m.name)) assert.ok(flagged.includes(m.name), `${m.name} must set changesCredentials`);
+    if (/^tenants\.(rotate|delete)$|token|secret|credential|^channels\.(add|update|remove|pairing\.(approve|deny|revoke))$/.test(m.name)) assert.ok(flagged.includes(m.name), `${m.name} must set changesCredentials`);
   }
   for (const m of methods) {
     if (m.name === 'tenants.delete' || m.name === 'tenants.rotate') continue; // asserted above; run them last

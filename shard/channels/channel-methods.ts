@@ -54,6 +54,8 @@ export function channelMethods(svc: ChannelsService): RpcMethod[] {
   return [
     defineMethod({
       name: 'channels.add',
+      changesCredentials: true,
+      writesDisk: true,
       summary: 'Connects a messaging channel (telegram, slack, webchat, webhook); credentials are sealed and never returned.',
       params: z.object({ name: ChannelNameSchema, platform: z.enum(PLATFORMS), credentials: Payload.default({}), settings: Payload.default({}), enabled: z.boolean().default(true) }).strict(),
       handler: async (ctx, p) => {
@@ -77,6 +79,8 @@ export function channelMethods(svc: ChannelsService): RpcMethod[] {
     }),
     defineMethod({
       name: 'channels.update',
+      changesCredentials: true,
+      writesDisk: true,
       summary: 'Changes a channel’s settings and/or replaces its credentials; the channel restarts.',
       params: z.object({ name: ChannelNameSchema, settings: Payload.optional(), credentials: Payload.optional() }).strict(),
       handler: async (ctx, p) => {
@@ -100,6 +104,7 @@ export function channelMethods(svc: ChannelsService): RpcMethod[] {
     }),
     defineMethod({
       name: 'channels.remove',
+      changesCredentials: true,
       summary: 'Disconnects a channel: stops it, deletes its file and its queues, pairing and cursor.',
       params: Name,
       handler: async (ctx, p) => {
@@ -170,6 +175,7 @@ export function channelMethods(svc: ChannelsService): RpcMethod[] {
     }),
     defineMethod({
       name: 'channels.pairing.approve',
+      changesCredentials: true,
       summary: 'Approves a pairing code: its sender may talk to the agent from now on.',
       params: z.object({ name: ChannelNameSchema, code: z.string().regex(/^[A-Za-z0-9]{8}$/) }).strict(),
       handler: async (ctx, p) => {
@@ -182,6 +188,7 @@ export function channelMethods(svc: ChannelsService): RpcMethod[] {
     }),
     defineMethod({
       name: 'channels.pairing.deny',
+      changesCredentials: true,
       summary: 'Denies a pairing code (the sender may ask again later).',
       params: z.object({ name: ChannelNameSchema, code: z.string().regex(/^[A-Za-z0-9]{8}$/) }).strict(),
       handler: async (ctx, p) => {
@@ -194,6 +201,7 @@ export function channelMethods(svc: ChannelsService): RpcMethod[] {
     }),
     defineMethod({
       name: 'channels.pairing.revoke',
+      changesCredentials: true,
       summary: 'Unpairs an approved sender (they need a new code to talk again).',
       params: z.object({ name: ChannelNameSchema, sender: z.string().min(1).max(200) }).strict(),
       handler: async (ctx, p) => {

@@ -23,12 +23,14 @@ export function cronRpcMethods(cron: () => CronService): RpcMethod[] {
     }),
     defineMethod({
       name: 'cron.add',
+      writesDisk: true,
       summary: 'Adds a job {name, schedule, tz?, action, missed?, retry?, enabled?} → {id, nextRunAt}.',
       params: JobInputSchema,
       handler: (ctx, p) => cron().add(ctx.tenant, p),
     }),
     defineMethod({
       name: 'cron.update',
+      writesDisk: true,
       summary: 'Changes fields of a job {id, ...fields}; a new schedule starts from now.',
       params: JobPatchSchema.extend({ id: JobId }).strict(),
       handler: (ctx, p) => {

@@ -103,9 +103,10 @@ async function callOne(req: unknown, opts: DispatchOptions, budget: number): Pro
     return isNotification ? null : rpcError(id, 'RPC_METHOD_NOT_FOUND', { method: String(req['method']).slice(0, 100) });
   }
   try {
-    const checked = parseWith(method.params, params ?? {}, { code: 'VALIDATION_FAILED', prefix: `Invalid params for ${method.name}`, root: '(params)' });
     const ctx: RpcContext = { ...opts.context(), resultBudgetBytes: budget };
+    // Who may call comes before what was sent: a grace token learns nothing from validation errors.
     if (method.changesCredentials === true) refuseGraceCredential(ctx.tenant.actor);
+    const checked = parseWith(method.params, params ?? {}, { code: 'VALIDATION_FAILED', prefix: `Invalid params for ${method.name}`, root: '(params)' });
     if (method.writesDisk === true) assertDiskRoom(ctx.tenant, Buffer.byteLength(JSON.stringify(params ?? {})));
     const result = await method.handler(ctx, checked);
     opts.onCall?.(method.name, 'ok');
