@@ -26,7 +26,7 @@ function spawnCli(args: string[]): { child: ChildProcess; done: Promise<Run>; st
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Run>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<Run>((resolve) => child.once('close', (code, signal) => resolve({ code, stdout: stdout + (signal === null ? '' : `\n[signal ${signal}]`), stderr })));
   return { child, done, stdout: () => stdout };
 }
 
@@ -80,7 +80,8 @@ void test('regression issue 17: `dev --port P` runs when P+1, P+2 are taken: sha
   assert.equal(shardPorts.length, 2);
   assert.ok(!shardPorts.includes(held) && !shardPorts.includes(held + 1));
   run.child.kill('SIGINT');
-  assert.equal((await run.done).code, 0);
+  const ended = await run.done;
+  assert.equal(ended.code, 0, ended.stdout.slice(-300) + ended.stderr.slice(-500));
 });
 
 void test('regression issue 17: `tenants list` with a shard down exits 3 (like `fleet status`), the table and warning still printed', { timeout: 60_000 }, async (t) => {

@@ -30,6 +30,19 @@ export function registerDevCommand(program: Command): void {
       }
       const f = fleet;
       const shards = f.children.filter((c) => c.name !== 'router');
+      // Signal handlers before the banner: a Ctrl-C (or a script's SIGINT) right after it must drain, not kill.
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(`\n${signal}: stopping the router and draining the shards...\n`);
+        f.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
       process.stdout.write(
         [
           `openclawmu dev fleet is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -51,18 +64,6 @@ export function registerDevCommand(program: Command): void {
           ``,
         ].join('\n'),
       );
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        process.stdout.write(`\n${signal}: stopping the router and draining the shards...\n`);
-        f.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
       // A shard that dies leaves the others serving (its tenants get 502); without the router nothing works.
       f.onExit((c, code) => {
         const log = join(f.dataDir, 'logs', `${c.name}.log`);
