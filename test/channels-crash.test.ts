@@ -27,6 +27,7 @@ async function spawnShard(dataDir: string, adminKey: string, config: string): Pr
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`shard exited early (${code})`)));
     rl.on('line', (line) => {
+      if (process.env['DEBUG_CRASH']) process.stderr.write(line + '\n');
       try {
         const ev = JSON.parse(line) as { event?: string; url?: string };
         if (ev.event === 'listening' && ev.url !== undefined) resolve(ev.url);
@@ -56,7 +57,7 @@ test('SIGKILL after the event is stored and before the reply: exactly one reply 
   const sealKeys = [{ id: 'k1', key: randomBytes(32).toString('base64') }];
   const cfg = (apiBaseUrl: string, name: string): string => {
     const p = join(dir, name);
-    writeFileSync(p, toYaml({ logLevel: 'warn', features: { channels: { sealKeys, telegram: { apiBaseUrl } } } }));
+    writeFileSync(p, toYaml({ logLevel: process.env['DEBUG_CRASH'] ? 'debug' : 'warn', features: { channels: { sealKeys, telegram: { apiBaseUrl } } } }));
     return p;
   };
   const data = join(dir, 'data');

@@ -23,7 +23,10 @@ export const channelsFeature = defineFeature({
   },
   rpcMethods: (svc) => channelMethods(svc),
   async onActive(tenant, svc) {
-    await svc.activate(svc.systemContext(tenant.id, 'activate'));
+    // Not awaited: resuming pending events runs turns, and a turn leases the tenant, which waits for
+    // this activation to finish (awaiting here deadlocked the resume after a restart). A freeze still
+    // waits for the load through onInactive → deactivate.
+    void svc.activate(svc.systemContext(tenant.id, 'activate')).catch(() => undefined);
   },
   async onInactive(tenant, _reason, svc) {
     // before a freeze's snapshot: no poller left, nothing in flight (the new owner resumes the rest)
